@@ -1,0 +1,85 @@
+/**
+ * One DER certificate parsed once into the facts the chain rules need.
+ * node:crypto does the signature check, names, serial, key and IP SAN match;
+ * @peculiar/x509 supplies what node does not expose (KeyUsage bits,
+ * BasicConstraints, dates as Dates, the CN). @peculiar/x509 loads
+ * reflect-metadata itself, so no import of it is needed here.
+ */
+import { X509Certificate as NodeCertificate, createHash } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import {
+  BasicConstraintsExtension,
+  KeyUsagesExtension,
+  X509Certificate as PeculiarCertificate,
+} from '@peculiar/x509';
+import { normaliseSerial } from './trust.js';
+
+export interface ParsedCert {
+  der: Uint8Array;
+  /** node's certificate: verify() and checkIP() are synchronous there. */
+  node: NodeCertificate;
+  /** Subject and issuer DNs as node prints them: equal names print equally, which is all chaining needs. */
+  subjectDn: string;
+  issuerDn: string;
+  /** Subject CN, if the certificate has one. */
+  cn: string | undefined;
+  /** CN or, without one, the subject DN: for messages. */
+  name: string;
+  serial: string;
+  notBefore: number;
+  notAfter: number;
+  /** BasicConstraints cA (false when the extension is absent). */
+  isCa: boolean;
+  pathLength: number | undefined;
+  /** KeyUsage bit flags (KeyUsageFlags), undefined when the extension is absent. */
+  keyUsage: number | undefined;
+  publicKey: KeyObject;
+}
+
+/** Parses a DER certificate; returns the parser's complaint as a string instead of throwing. */
+export function parseCert(der: Uint8Array): ParsedCert | string {
+  try {
+    const node = new NodeCertificate(der);
+    // Both parsers also accept PEM (and node ignores trailing bytes): insist on
+    // exactly one DER certificate, so the fingerprint and cache key cover what was verified.
+    if (!node.raw.equals(der)) return 'not exactly one DER certificate';
+    const pec = new PeculiarCertificate(der);
+    const cn = pec.subjectName.getField('CN')[0];
+    const bc = pec.getExtension(BasicConstraintsExtension);
+    const ku = pec.getExtension(KeyUsagesExtension);
+    return {
+      der,
+      node,
+      subjectDn: node.subject,
+      issuerDn: node.issuer,
+      cn,
+      name: cn ?? node.subject.replace(/\n/g, ', '),
+      serial: normaliseSerial(node.serialNumber),
+      notBefore: pec.notBefore.getTime(),
+      notAfter: pec.notAfter.getTime(),
+      isCa: bc?.ca ?? false,
+      pathLength: bc?.pathLength,
+      keyUsage: ku?.usages,
+      publicKey: node.publicKey,
+    };
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** True when `parent`'s key signed `child` and the names chain; never throws. */
+export function isIssuedBy(child: ParsedCert, parent: ParsedCert): boolean {
+  // Not node's checkIssued(): it also refuses a parent without keyCertSign, and
+  // then a CA with the wrong KeyUsage would be reported as 'untrusted' rather
+  // than 'bad-key-usage'. The KeyUsage rule is applied separately.
+  if (child.issuerDn !== parent.subjectDn) return false;
+  try {
+    return child.node.verify(parent.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}

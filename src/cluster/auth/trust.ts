@@ -1,0 +1,55 @@
+/**
+ * What a member trusts (from configuration) and what it proves about itself.
+ * Plain data: the checks live in verify-chain.ts, so that the configuration
+ * loader, the join protocol and the tests share one vocabulary.
+ */
+import type { KeyObject } from 'node:crypto';
+
+export interface TrustConfig {
+  /** DER certificates of the cluster CA(s): the only roots a member chain may end in. */
+  caCertificates: Uint8Array[];
+  /** Subject CNs allowed to join; undefined = any member certificate the CA issued. */
+  allowedMembers?: string[];
+  /** Revoked serial numbers, hex (compared after normaliseSerial, so case and leading zeros do not matter). */
+  revokedSerials: string[];
+}
+
+export interface MemberCredentials {
+  /** DER certificates, leaf first; the root may be omitted (the verifier has it from TrustConfig). */
+  chain: Uint8Array[];
+  privateKey: KeyObject;
+}
+
+/** A member whose chain verified: what the join protocol keeps about it. */
+export interface VerifiedPeer {
+  /** The interconnect address the leaf's IP subjectAltName certifies (u32). */
+  memberId: number;
+  /** The leaf's subject CN (the full subject DN when it has no CN): for logs and the allowed list. */
+  subject: string;
+  /** The leaf's serial, normalised (see normaliseSerial). */
+  serial: string;
+  /** The leaf's public key: verifies the member's signatures and receives the wrapped cluster key. */
+  publicKey: KeyObject;
+  /** SHA-256 of the leaf DER, lowercase hex. */
+  fingerprint: string;
+}
+
+export type CertProblem =
+  | 'malformed'
+  | 'untrusted'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'bad-key-usage'
+  | 'not-allowed'
+  | 'revoked'
+  | 'identity-mismatch'
+  | 'unsupported-key';
+
+/**
+ * Serials are compared as lowercase hex without leading zeros, because the same
+ * serial shows up as "00AB12" from OpenSSL and "ab12" in a hand-written list.
+ */
+export function normaliseSerial(hex: string): string {
+  const s = hex.trim().toLowerCase().replace(/^0+/, '');
+  return s === '' ? '0' : s;
+}

@@ -1,0 +1,27 @@
+/**
+ * What the membership core asks its driver to do. The core never performs I/O:
+ * the daemon turns these into datagrams, gratuitous ARP and application calls;
+ * the simulator turns them into simulated deliveries.
+ */
+import type { JoinCandidate } from '../../apps/application.js';
+import type { ControlMessage, ExitReason, NakReason } from '../messages.js';
+import type { MemberId, UnitId } from '../types.js';
+
+export type RoleName = 'joining' | 'offering' | 'master' | 'member' | 'refused';
+
+export type Action =
+  /** `to` is a hint: control traffic is multicast, targeted messages name their target inside. */
+  | { kind: 'send'; to: MemberId | 'all'; bytes: Uint8Array; message: ControlMessage }
+  | { kind: 'role'; role: RoleName; master: MemberId | null; term: number }
+  /** This member became master (or re-asserted it after a tie-break): the data plane sends gratuitous ARP. */
+  | { kind: 'announce-cluster-address' }
+  | { kind: 'units-gained'; units: UnitId[] }
+  | { kind: 'units-lost'; units: UnitId[] }
+  | { kind: 'members-changed'; added: MemberId[]; removed: MemberId[]; members: MemberId[] }
+  /** Ask every application; answer with MemberCore.approvalResult(requestId, ...). */
+  | { kind: 'approve-join'; requestId: number; candidate: JoinCandidate }
+  /** A permanent refusal: the member stops trying until reconfigured. */
+  | { kind: 'join-refused'; reason: NakReason; detail: string }
+  | { kind: 'exit'; reason: ExitReason }
+  | { kind: 'alarm'; code: 'keepalive-loss'; raised: boolean; p: number }
+  | { kind: 'log'; level: 'debug' | 'info' | 'warn'; event: string; fields: Record<string, string | number | boolean> };

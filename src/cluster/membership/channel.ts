@@ -1,0 +1,126 @@
+/**
+ * Seals outgoing control messages and opens incoming ones.
+ *
+ *   bytes ─► decode (cheap: header, cluster id, own echo) ─► the role says whether it
+ *   cares ─► authenticate (MAC under a cluster key, or signature + certificate chain)
+ *   ─► replay check (per sender incarnation and sequence) ─► typed message
+ *
+ * Decoding before authenticating lets members skip signature checks for
+ * broadcasts only the master acts on. Nothing here throws on bad input: every
+ * refusal is a DropReason the core counts.
+ */
+import { KeyRing, macEquals, macOf, type ClusterKey } from '../auth/cluster-key.js';
+import { ReplayGuard, isFreshTimestamp } from '../auth/replay-guard.js';
+import { signBytes, verifyBytes } from '../auth/signing.js';
+import type { CertProblem, VerifiedPeer } from '../auth/trust.js';
+import { ChainVerifier } from '../auth/verify-chain.js';
+import {
+  decodeFrame,
+  encodeHeaderAndBody,
+  encodeMacFrame,
+  encodeSignedFrame,
+  encodeSignedPart,
+} from '../control-codec.js';
+import { AUTH_OF_TYPE, type ControlMessage, type Frame, type Header } from '../messages.js';
+import type { MemberConfig } from './config.js';
+
+export type DropReason =
+  | 'malformed'
+  | 'foreign-cluster'
+  | 'own-message'
+  | 'not-for-me'
+  | 'not-interested'
+  | 'unknown-key'
+  | 'bad-mac'
+  | 'bad-signature'
+  | 'certificate'
+  | 'stale-timestamp'
+  | 'replayed'
+  | 'stale-incarnation';
+
+export interface Inbound {
+  header: Header;
+  message: ControlMessage;
+  /** The verified sender of a signed message. */
+  peer: VerifiedPeer | null;
+  /** For MACed messages: whether the sender used our current cluster key. */
+  currentKey: boolean;
+}
+
+export type Opened =
+  | { ok: true; inbound: Inbound }
+  | { ok: false; reason: DropReason; certProblem?: CertProblem; detail?: string };
+
+export class ControlChannel {
+  readonly keys = new KeyRing();
+  private seq = 0;
+  private readonly replay = new ReplayGuard();
+  private readonly verifier: ChainVerifier;
+
+  constructor(private readonly cfg: MemberConfig) {
+    this.verifier = new ChainVerifier(cfg.trust);
+  }
+
+  /** Seal a message for sending. Sealing a MACed type before holding a cluster key is a programming error. */
+  seal(message: ControlMessage, wallNow: number): Uint8Array {
+    const current: ClusterKey | null = this.keys.current ?? null;
+    this.seq = (this.seq + 1) >>> 0;
+    const header: Header = {
+      type: message.type,
+      clusterId: this.cfg.clusterId,
+      sender: this.cfg.self,
+      incarnation: this.cfg.incarnation,
+      seq: this.seq,
+      epoch: current?.epoch ?? 0,
+    };
+    const headerAndBody = encodeHeaderAndBody(header, message);
+    if (AUTH_OF_TYPE[message.type] === 'mac') {
+      if (!current) throw new Error(`cannot MAC message type ${message.type} without a cluster key`);
+      return encodeMacFrame(headerAndBody, macOf(current.key, headerAndBody));
+    }
+    const signedPart = encodeSignedPart(headerAndBody, this.cfg.credentials.chain, wallNow);
+    return encodeSignedFrame(signedPart, signBytes(this.cfg.credentials.privateKey, signedPart));
+  }
+
+  decode(bytes: Uint8Array): { ok: true; frame: Frame } | { ok: false; reason: DropReason } {
+    const decoded = decodeFrame(bytes);
+    if (!decoded.ok) return { ok: false, reason: 'malformed' };
+    const frame = decoded.value;
+    if (frame.header.clusterId !== this.cfg.clusterId) return { ok: false, reason: 'foreign-cluster' };
+    if (frame.header.sender === this.cfg.self) return { ok: false, reason: 'own-message' };
+    return { ok: true, frame };
+  }
+
+  authenticate(frame: Frame, wallNow: number): Opened {
+    const { header, trailer } = frame;
+    const freshness = this.replay.check(header.sender, header.incarnation, header.seq, trailer.kind === 'signed');
+    if (freshness === 'replayed') return { ok: false, reason: 'replayed' };
+    if (freshness === 'stale-incarnation') return { ok: false, reason: 'stale-incarnation' };
+
+    let peer: VerifiedPeer | null = null;
+    let currentKey = false;
+    if (trailer.kind === 'mac') {
+      const key = this.keys.get(header.epoch);
+      if (!key) return { ok: false, reason: 'unknown-key' };
+      if (!macEquals(macOf(key.key, frame.authenticated), trailer.mac)) return { ok: false, reason: 'bad-mac' };
+      currentKey = this.keys.isCurrent(header.epoch);
+    } else {
+      if (!isFreshTimestamp(trailer.signedAt, wallNow, this.cfg.maxSkewMs)) return { ok: false, reason: 'stale-timestamp' };
+      const checked = this.verifier.verify(trailer.chain, header.sender, wallNow);
+      if (!checked.ok) return { ok: false, reason: 'certificate', certProblem: checked.problem, detail: checked.detail };
+      if (!verifyBytes(checked.peer.publicKey, frame.authenticated, trailer.signature)) {
+        return { ok: false, reason: 'bad-signature' };
+      }
+      peer = checked.peer;
+    }
+    this.replay.record(header.sender, header.incarnation, header.seq);
+    return { ok: true, inbound: { header, message: copyMessage(frame.message), peer, currentKey } };
+  }
+}
+
+/** Decoded byte fields may view the receive buffer, which adapters reuse; the core keeps copies. */
+function copyMessage(m: ControlMessage): ControlMessage {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(m)) out[k] = v instanceof Uint8Array ? v.slice() : v;
+  return out as unknown as ControlMessage;
+}

@@ -1,0 +1,176 @@
+/**
+ * One member's clustering core: the membership state machine of patent
+ * Figures 6 and 8A–8I behind a sans-IO surface.
+ *
+ *   datagram ─► channel.decode ─► role.wants? ─► target check ─► channel.authenticate ─► role.onMessage
+ *   timer    ─► role.tick (the driver calls tick at nextWakeAt())
+ *   every call returns the actions it produced (send, units gained/lost, approve-join, ...)
+ *
+ * Roles: joining/offering → master | member; refused is terminal until reconfigured.
+ * The served-unit set lives in the shared context, so it survives role changes.
+ */
+import type { Approval } from '../../apps/application.js';
+import type { RandomSource } from '../../lib/random.js';
+import { MessageType, type ControlMessage } from '../messages.js';
+import type { MemberId, UnitId } from '../types.js';
+import type { Action, RoleName } from './actions.js';
+import { ControlChannel } from './channel.js';
+import type { MemberConfig } from './config.js';
+import { MembershipContext } from './context.js';
+import { JoiningRole } from './joining.js';
+import { MasterRole } from './master.js';
+import { MemberRole } from './member.js';
+import type { Role, RoleSwitch } from './role.js';
+
+export interface MemberStatus {
+  self: MemberId;
+  role: RoleName;
+  master: MemberId | null;
+  term: number;
+  members: MemberId[];
+  n: number;
+  servedUnits: number;
+  keyEpoch: number;
+  counters: Record<string, number>;
+}
+
+const REFUSED: Role = {
+  wants: () => false,
+  onMessage: () => undefined,
+  tick: () => undefined,
+  nextWakeAt: () => Infinity,
+};
+
+export class MemberCore implements RoleSwitch {
+  readonly ctx: MembershipContext;
+  private role: Role;
+  private masterRole: MasterRole | null = null;
+
+  constructor(cfg: MemberConfig, rng: RandomSource, wallOffset: number) {
+    this.ctx = new MembershipContext(cfg, new ControlChannel(cfg), rng, wallOffset);
+    this.role = REFUSED;
+  }
+
+  get self(): MemberId {
+    return this.ctx.cfg.self;
+  }
+
+  /** Begin by joining (patent Figure 6: every member starts as a joiner). */
+  start(now: number): Action[] {
+    this.toJoining(now, 'start');
+    return this.drain();
+  }
+
+  handleDatagram(now: number, bytes: Uint8Array): Action[] {
+    const decoded = this.ctx.channel.decode(bytes);
+    if (!decoded.ok) {
+      this.ctx.drop(decoded.reason);
+      return this.drain();
+    }
+    const { frame } = decoded;
+    if (!this.role.wants(frame.header.type)) {
+      this.ctx.drop('not-interested');
+      return this.drain();
+    }
+    const target = targetOf(frame.message);
+    if (target !== null && target !== 0 && target !== this.self) {
+      this.ctx.drop('not-for-me');
+      return this.drain();
+    }
+    const opened = this.ctx.channel.authenticate(frame, this.ctx.wall(now));
+    if (!opened.ok) {
+      this.ctx.drop(opened.reason);
+      if (opened.reason === 'certificate' && this.masterRole && frame.message.type === MessageType.JoinRequest) {
+        // A joiner with a bad certificate learns why, so it stops trying.
+        this.masterRole.joins.refuseCertificate(
+          now,
+          frame.header.sender,
+          frame.message.nonce,
+          opened.certProblem === 'not-allowed',
+          `${opened.certProblem ?? 'certificate'}: ${opened.detail ?? ''}`,
+        );
+      }
+      return this.drain();
+    }
+    this.ctx.count('accepted');
+    this.role.onMessage(now, opened.inbound);
+    return this.drain();
+  }
+
+  tick(now: number): Action[] {
+    this.role.tick(now);
+    return this.drain();
+  }
+
+  /** The applications' combined answer to an approve-join action. */
+  approvalResult(now: number, requestId: number, approval: Approval): Action[] {
+    this.masterRole?.joins.verdict(now, requestId, approval);
+    return this.drain();
+  }
+
+  nextWakeAt(): number {
+    return this.role.nextWakeAt();
+  }
+
+  serves(unit: UnitId): boolean {
+    return this.ctx.served.has(unit);
+  }
+
+  servedUnits(): UnitId[] {
+    return [...this.ctx.served.keys()].sort((a, b) => a - b);
+  }
+
+  status(): MemberStatus {
+    return {
+      self: this.self,
+      role: this.ctx.role,
+      master: this.ctx.master,
+      term: this.ctx.term,
+      members: [...this.ctx.members],
+      n: this.ctx.n,
+      servedUnits: this.ctx.served.size,
+      keyEpoch: this.ctx.channel.keys.current?.epoch ?? 0,
+      counters: Object.fromEntries(this.ctx.counters),
+    };
+  }
+
+  // RoleSwitch: how roles hand over.
+
+  toJoining(now: number, why: string): void {
+    this.ctx.log('info', 'joining', { why });
+    this.masterRole = null;
+    const r = new JoiningRole(this.ctx, this);
+    this.role = r;
+    r.enter(now);
+  }
+
+  toMember(now: number, master: MemberId): void {
+    this.masterRole = null;
+    const r = new MemberRole(this.ctx, this);
+    this.role = r;
+    r.enter(now, master);
+    r.tick(now);
+  }
+
+  toMaster(now: number): void {
+    const r = new MasterRole(this.ctx, this);
+    this.masterRole = r;
+    this.role = r;
+    r.enter(now);
+    r.tick(now);
+  }
+
+  toRefused(_now: number): void {
+    this.masterRole = null;
+    this.role = REFUSED;
+    this.ctx.setRole('refused', null);
+  }
+
+  private drain(): Action[] {
+    return this.ctx.outbox.splice(0);
+  }
+}
+
+function targetOf(m: ControlMessage): number | null {
+  return 'target' in m ? m.target : null;
+}

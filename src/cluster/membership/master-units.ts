@@ -1,0 +1,208 @@
+/**
+ * The master's side of unit ownership: every change goes
+ *
+ *   unassigned ──assign(epoch+1)──► assigning ──ack──► owned
+ *   owned ──rebalance: deassign──► deassigning ──ack──► assigning (new owner) ──ack──► owned
+ *
+ * so that a unit is never served by two members at once while the cluster is
+ * whole. A batch of changes to one member shares one new epoch and travels in
+ * one WORK_ASSIGN / WORK_DEASSIGN broadcast, which also updates every member's
+ * view of the table. Unacknowledged messages are resent every keepalive.
+ */
+import { planRebalance } from '../balancer.js';
+import { AckKind, MessageType, UnitState, type AckKind as AckKindT } from '../messages.js';
+import type { Epoch, MemberId, UnitEpoch, UnitId } from '../types.js';
+import { leastLoaded } from '../work-table.js';
+import type { MembershipContext } from './context.js';
+
+interface Pending {
+  phase: 'deassign' | 'assign';
+  from: MemberId;
+  to: MemberId;
+  epoch: Epoch;
+  sentAt: number;
+}
+
+export class UnitAssigner {
+  private readonly pending = new Map<UnitId, Pending>();
+  private nextEpoch = 1;
+
+  constructor(
+    private readonly ctx: MembershipContext,
+    /** Members that may receive units now. */
+    private readonly assignable: () => MemberId[],
+  ) {}
+
+  get self(): MemberId {
+    return this.ctx.cfg.self;
+  }
+
+  get maxEpoch(): Epoch {
+    return this.nextEpoch - 1;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Epochs must keep rising across masters: start above everything this member has seen. */
+  startAbove(epoch: Epoch): void {
+    this.nextEpoch = Math.max(this.nextEpoch, epoch + 1);
+  }
+
+  private takeEpoch(): Epoch {
+    const e = this.nextEpoch++;
+    this.ctx.noteEpoch(e);
+    return e;
+  }
+
+  /** Give every unassigned unit to the least-loaded member. */
+  assignUnassigned(now: number): void {
+    const units = this.ctx.view.unassigned().filter((u) => !this.pending.has(u));
+    if (units.length === 0) return;
+    const candidates = this.assignable();
+    if (candidates.length === 0) return;
+    const loads = this.ctx.view.loads(candidates);
+    const byTarget = new Map<MemberId, UnitId[]>();
+    for (const u of units) {
+      const to = leastLoaded(loads);
+      if (to === null) return;
+      loads.set(to, (loads.get(to) ?? 0) + 1);
+      byTarget.set(to, [...(byTarget.get(to) ?? []), u]);
+    }
+    for (const [to, list] of byTarget) this.assignTo(now, to, list);
+  }
+
+  private assignTo(now: number, to: MemberId, units: readonly UnitId[]): void {
+    const epoch = this.takeEpoch();
+    const entries = units.map((unit) => ({ unit, epoch }));
+    if (to === this.self) {
+      for (const u of units) {
+        this.pending.delete(u);
+        this.ctx.view.set(u, to, epoch, UnitState.Owned);
+      }
+      this.ctx.gain(entries);
+    } else {
+      for (const u of units) {
+        this.ctx.view.set(u, to, epoch, UnitState.Assigning);
+        this.pending.set(u, { phase: 'assign', from: 0, to, epoch, sentAt: now });
+      }
+    }
+    // Broadcast even for our own units: it is how every member's view learns the new owner.
+    this.ctx.send(now, { type: MessageType.WorkAssign, owner: to, entries });
+  }
+
+  onAck(now: number, from: MemberId, kind: AckKindT, entries: readonly UnitEpoch[]): void {
+    const moveOn = new Map<MemberId, UnitId[]>();
+    for (const { unit, epoch } of entries) {
+      const p = this.pending.get(unit);
+      if (!p || p.epoch !== epoch) continue;
+      if (kind === AckKind.Assign && p.phase === 'assign' && p.to === from) {
+        this.pending.delete(unit);
+        this.ctx.view.set(unit, from, epoch, UnitState.Owned);
+      } else if (kind === AckKind.Deassign && p.phase === 'deassign' && p.from === from) {
+        this.pending.delete(unit);
+        moveOn.set(p.to, [...(moveOn.get(p.to) ?? []), unit]);
+      }
+    }
+    const live = new Set(this.assignable());
+    for (const [to, units] of moveOn) {
+      if (live.has(to)) this.assignTo(now, to, units);
+      else for (const u of units) this.ctx.view.clear(u);
+    }
+    this.assignUnassigned(now);
+  }
+
+  /** A member left: everything it owned or was about to own goes to the others. */
+  memberRemoved(now: number, id: MemberId): void {
+    for (const [unit, p] of [...this.pending]) {
+      if (p.to === id && p.phase === 'assign') {
+        this.pending.delete(unit);
+        this.ctx.view.clear(unit);
+      } else if (p.from === id && p.phase === 'deassign') {
+        // It can no longer acknowledge the de-assign: the unit is free and goes to the least loaded.
+        this.pending.delete(unit);
+        this.ctx.view.clear(unit);
+      }
+    }
+    for (const u of this.ctx.view.unitsOf(id)) if (!this.pending.has(u)) this.ctx.view.clear(u);
+    this.assignUnassigned(now);
+  }
+
+  /** Units a (re)joining member may keep: those nobody else holds. Returns them with their epochs. */
+  adopt(joiner: MemberId, reported: readonly UnitEpoch[], holders: ReadonlySet<MemberId>): UnitEpoch[] {
+    const keep: UnitEpoch[] = [];
+    for (const { unit, epoch } of reported) {
+      const e = this.ctx.view.get(unit);
+      const free = e.state === UnitState.Unassigned || e.owner === joiner || !holders.has(e.owner);
+      if (!free || this.pending.has(unit)) continue;
+      const kept = Math.max(epoch, e.epoch);
+      this.startAbove(kept);
+      this.ctx.view.set(unit, joiner, kept, UnitState.Owned);
+      keep.push({ unit, epoch: kept });
+    }
+    // Whatever the table gave this member that it no longer reports is free again.
+    const kept = new Set(keep.map((k) => k.unit));
+    for (const u of this.ctx.view.unitsOf(joiner)) {
+      if (kept.has(u)) continue;
+      this.pending.delete(u);
+      this.ctx.view.clear(u);
+    }
+    return keep;
+  }
+
+  /** The 2 s rebalance: plan moves, then start each with a de-assign. */
+  rebalance(now: number): number {
+    const members = this.assignable();
+    const owned = new Map<MemberId, UnitId[]>(members.map((m) => [m, []]));
+    const inbound = new Map<MemberId, number>();
+    for (const m of members) {
+      for (const u of this.ctx.view.unitsOf(m)) {
+        const p = this.pending.get(u);
+        if (!p) owned.get(m)?.push(u);
+        else if (p.phase === 'assign') inbound.set(m, (inbound.get(m) ?? 0) + 1);
+      }
+    }
+    for (const p of this.pending.values()) if (p.phase === 'deassign') inbound.set(p.to, (inbound.get(p.to) ?? 0) + 1);
+    const moves = planRebalance(owned, inbound);
+    const byFrom = new Map<MemberId, { unit: UnitId; to: MemberId }[]>();
+    for (const m of moves) byFrom.set(m.from, [...(byFrom.get(m.from) ?? []), { unit: m.unit, to: m.to }]);
+    for (const [from, list] of byFrom) {
+      if (from === this.self) {
+        this.ctx.lose(list.map((x) => x.unit));
+        const byTo = new Map<MemberId, UnitId[]>();
+        for (const x of list) byTo.set(x.to, [...(byTo.get(x.to) ?? []), x.unit]);
+        for (const [to, units] of byTo) this.assignTo(now, to, units);
+        continue;
+      }
+      const entries = list.map((x) => ({ unit: x.unit, epoch: this.ctx.view.epochOf(x.unit) }));
+      for (const x of list) {
+        const epoch = this.ctx.view.epochOf(x.unit);
+        this.ctx.view.set(x.unit, from, epoch, UnitState.Deassigning);
+        this.pending.set(x.unit, { phase: 'deassign', from, to: x.to, epoch, sentAt: now });
+      }
+      this.ctx.send(now, { type: MessageType.WorkDeassign, owner: from, entries });
+    }
+    if (moves.length > 0) this.ctx.count('master.units-moved', moves.length);
+    return moves.length;
+  }
+
+  /** Resend what has not been acknowledged within `afterMs`. */
+  resend(now: number, afterMs: number): void {
+    const groups = new Map<string, { phase: 'assign' | 'deassign'; owner: MemberId; entries: UnitEpoch[] }>();
+    for (const [unit, p] of this.pending) {
+      if (now - p.sentAt < afterMs) continue;
+      p.sentAt = now;
+      const owner = p.phase === 'assign' ? p.to : p.from;
+      const key = `${p.phase}:${owner}`;
+      const g = groups.get(key) ?? { phase: p.phase, owner, entries: [] };
+      g.entries.push({ unit, epoch: p.epoch });
+      groups.set(key, g);
+    }
+    for (const g of groups.values()) {
+      this.ctx.count('master.resent', g.entries.length);
+      const type = g.phase === 'assign' ? MessageType.WorkAssign : MessageType.WorkDeassign;
+      this.ctx.send(now, { type, owner: g.owner, entries: g.entries });
+    }
+  }
+}

@@ -1,0 +1,315 @@
+/**
+ * The master (patent Figures 8C–8F), with the safeguards its successors added.
+ *
+ *   every W/n ─► MASTER_KEEPALIVE (members, n, table digest); resend unacknowledged work
+ *   every announce period ─► signed MASTER_ANNOUNCE, so a master behind another key meets us
+ *   CLIENT_KEEPALIVE ─► member: reset its watchdog, update its loss P and the cluster's n
+ *                     └ non-member: EXIT_CLUSTER
+ *   a member's watchdog expires ─► remove it, reassign its units, issue a new cluster key
+ *   another master ─► tie-break: more members wins, then the lower address;
+ *                     winner sends OTHER_MASTER_EXISTS and re-announces, loser exits and rejoins
+ *   every 2 s ─► rebalance
+ *
+ * A new master first keeps every unit a previous member still serves: members
+ * rejoin reporting their units and it adopts them, so a master failure
+ * interrupts only the old master's own units.
+ */
+import { wrapKey } from '../auth/key-wrap.js';
+import { newClusterKey } from '../auth/cluster-key.js';
+import type { VerifiedPeer } from '../auth/trust.js';
+import { LossEstimator, chooseN, watchdogTimeout } from '../keepalive.js';
+import { ExitReason, MessageType, UnitState, type ClientKeepalive, type OkToJoin } from '../messages.js';
+import type { MemberId } from '../types.js';
+import type { Inbound } from './channel.js';
+import type { MembershipContext } from './context.js';
+import { JoinDesk, type Admission } from './master-joins.js';
+import { UnitAssigner } from './master-units.js';
+import type { Role, RoleSwitch } from './role.js';
+
+interface MemberRecord {
+  id: MemberId;
+  incarnation: number;
+  peer: VerifiedPeer | null;
+  lastHeard: number;
+  loss: LossEstimator;
+  /** A previous member we wait for after a master change; it has not rejoined yet. */
+  awaiting: boolean;
+  lastNudge: number;
+}
+
+const WANTED = new Set<number>([
+  MessageType.JoinRequest,
+  MessageType.ClientKeepalive,
+  MessageType.WorkAck,
+  MessageType.TableRequest,
+  MessageType.MasterAnnounce,
+  MessageType.MasterKeepalive,
+  MessageType.OtherMasterExists,
+  MessageType.OfferMaster,
+]);
+
+export class MasterRole implements Role {
+  private readonly records = new Map<MemberId, MemberRecord>();
+  readonly units: UnitAssigner;
+  readonly joins: JoinDesk;
+  private nextKeepaliveAt = 0;
+  private nextAnnounceAt = 0;
+  private nextRebalanceAt = 0;
+  private graceUntil = 0;
+  private alarmRaised = false;
+
+  constructor(
+    private readonly ctx: MembershipContext,
+    private readonly roles: RoleSwitch,
+  ) {
+    this.units = new UnitAssigner(ctx, () => this.assignable());
+    // Units the joiner did not report are free again: place them once the OK has gone out,
+    // so the joiner holds the cluster key when their WORK_ASSIGN arrives.
+    this.joins = new JoinDesk(
+      ctx,
+      (now, a) => this.admit(now, a),
+      (now) => this.units.assignUnassigned(now),
+    );
+  }
+
+  private get self(): MemberId {
+    return this.ctx.cfg.self;
+  }
+
+  private get timing() {
+    return this.ctx.cfg.timing;
+  }
+
+  private assignable(): MemberId[] {
+    return [...this.records.values()].filter((r) => !r.awaiting).map((r) => r.id);
+  }
+
+  enter(now: number): void {
+    const ctx = this.ctx;
+    ctx.term += 1;
+    ctx.channel.keys.set(newClusterKey(ctx.rng, this.freshKeyEpoch()));
+    const previous = ctx.members.filter((m) => m !== this.self && m !== ctx.lastMaster);
+    this.records.set(this.self, this.record(this.self, ctx.cfg.incarnation, null, now, false));
+    for (const m of previous) this.records.set(m, this.record(m, 0, null, now, true));
+    this.graceUntil = now + this.timing.adoptGraceMs;
+
+    // Keep what we serve and what the members we wait for serve; everything else is free.
+    this.units.startAbove(Math.max(ctx.maxEpochSeen, ctx.view.maxEpoch()));
+    const waitFor = new Set(previous);
+    for (let u = 0; u < 1024; u++) {
+      const mine = ctx.served.get(u);
+      const e = ctx.view.get(u);
+      if (mine !== undefined) ctx.view.set(u, this.self, Math.max(mine, e.epoch), UnitState.Owned);
+      else if (e.state !== UnitState.Unassigned && !waitFor.has(e.owner)) ctx.view.clear(u);
+      else if (e.state !== UnitState.Unassigned) ctx.view.set(u, e.owner, e.epoch, UnitState.Owned);
+    }
+    ctx.setMembers([...this.records.keys()]);
+    ctx.setRole('master', this.self);
+    ctx.log('info', 'became-master', { term: ctx.term, awaiting: previous.length });
+    ctx.outbox.push({ kind: 'announce-cluster-address' });
+    this.nextAnnounceAt = now;
+    this.nextKeepaliveAt = now;
+    this.nextRebalanceAt = now + this.timing.rebalanceMs;
+    this.units.assignUnassigned(now);
+  }
+
+  private freshKeyEpoch(): number {
+    let e = 0;
+    while (e === 0) e = this.ctx.rng.u32();
+    return e;
+  }
+
+  private record(id: MemberId, incarnation: number, peer: VerifiedPeer | null, now: number, awaiting: boolean): MemberRecord {
+    return { id, incarnation, peer, lastHeard: now, loss: new LossEstimator(), awaiting, lastNudge: -Infinity };
+  }
+
+  wants(type: number): boolean {
+    return WANTED.has(type);
+  }
+
+  onMessage(now: number, { header, message, peer, currentKey }: Inbound): void {
+    const sender = header.sender;
+    switch (message.type) {
+      case MessageType.JoinRequest:
+        if (peer) this.joins.onRequest(now, sender, header.incarnation, peer, message);
+        return;
+      case MessageType.ClientKeepalive:
+        return this.clientKeepalive(now, sender, header.incarnation, currentKey, message);
+      case MessageType.WorkAck:
+        if (this.isLiveMember(sender)) this.units.onAck(now, sender, message.kind, message.entries);
+        return;
+      case MessageType.TableRequest:
+        if (this.isLiveMember(sender)) {
+          this.ctx.send(now, { type: MessageType.TableSnapshot, target: sender, entries: this.ctx.view.entries() }, sender);
+        }
+        return;
+      case MessageType.MasterAnnounce:
+        return this.tieBreak(now, sender, message.memberCount, message.term);
+      case MessageType.MasterKeepalive:
+        return this.tieBreak(now, sender, message.members.length, message.term);
+      case MessageType.OtherMasterExists:
+        if (message.target === this.self && this.otherWins(sender, message.memberCount)) this.yieldTo(now, sender);
+        return;
+      case MessageType.OfferMaster:
+        // A joiner that missed us: tell it a master exists so it joins instead.
+        this.ctx.send(now, { type: MessageType.OtherMasterExists, target: sender, memberCount: this.records.size, term: this.ctx.term }, sender);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private isLiveMember(id: MemberId): boolean {
+    const r = this.records.get(id);
+    return r !== undefined && !r.awaiting;
+  }
+
+  private clientKeepalive(now: number, sender: MemberId, incarnation: number, currentKey: boolean, ka: ClientKeepalive): void {
+    const r = this.records.get(sender);
+    if (!r || r.awaiting || r.incarnation !== incarnation) {
+      if (!r || now - r.lastNudge >= this.timing.watchdogMs) {
+        if (r) r.lastNudge = now;
+        this.ctx.count('master.exit-sent');
+        this.ctx.send(now, { type: MessageType.ExitCluster, target: sender, reason: ExitReason.NotMember }, sender);
+      }
+      return;
+    }
+    r.lastHeard = now;
+    r.loss.observe(ka.keepaliveSeq);
+    if (!currentKey && r.peer && now - r.lastNudge >= this.timing.watchdogMs) {
+      r.lastNudge = now; // it missed a key update: send it again
+      this.sendKey(now, r.id, r.peer);
+    }
+  }
+
+  private otherWins(other: MemberId, otherCount: number): boolean {
+    const mine = this.records.size;
+    if (otherCount !== mine) return otherCount > mine;
+    return other < this.self;
+  }
+
+  private tieBreak(now: number, other: MemberId, otherCount: number, term: number): void {
+    this.ctx.term = Math.max(this.ctx.term, term);
+    if (this.otherWins(other, otherCount)) {
+      this.yieldTo(now, other);
+      return;
+    }
+    this.ctx.count('master.tie-break-won');
+    this.ctx.send(now, { type: MessageType.OtherMasterExists, target: other, memberCount: this.records.size, term: this.ctx.term }, other);
+    this.ctx.send(now, { type: MessageType.MasterAnnounce, memberCount: this.records.size, term: this.ctx.term });
+    this.ctx.outbox.push({ kind: 'announce-cluster-address' });
+  }
+
+  private yieldTo(now: number, other: MemberId): void {
+    this.ctx.count('master.tie-break-lost');
+    this.ctx.log('info', 'yield-master', { to: other });
+    this.ctx.send(now, { type: MessageType.ExitCluster, target: 0, reason: ExitReason.LostTieBreak });
+    this.ctx.outbox.push({ kind: 'exit', reason: ExitReason.LostTieBreak });
+    this.roles.toJoining(now, 'lost the tie-break');
+  }
+
+  private admit(now: number, a: Admission): OkToJoin {
+    const old = this.records.get(a.member);
+    this.units.startAbove(a.request.maxEpoch);
+    const holders = new Set([...this.records.values()].filter((r) => r.id !== a.member).map((r) => r.id));
+    const keep = this.units.adopt(a.member, a.request.served, holders);
+    this.records.set(a.member, this.record(a.member, a.incarnation, a.peer, now, false));
+    if (old && !old.awaiting && old.incarnation !== a.incarnation) this.ctx.log('info', 'member-restarted', { member: a.member });
+    this.ctx.setMembers([...this.records.keys()]);
+    this.ctx.log('info', 'member-joined', { member: a.member, kept: keep.length });
+    const key = this.ctx.channel.keys.current;
+    if (!key) throw new Error('master without a cluster key');
+    return {
+      type: MessageType.OkToJoin,
+      target: a.member,
+      nonce: a.nonce,
+      term: this.ctx.term,
+      keyEpoch: key.epoch,
+      wrappedKey: wrapKey(key.key, a.peer.publicKey, this.ctx.rng),
+      members: [...this.records.keys()].sort((x, y) => x - y),
+      keep,
+      n: this.ctx.n,
+    };
+  }
+
+  private remove(now: number, id: MemberId, why: string): void {
+    this.records.delete(id);
+    this.joins.forget(id);
+    this.ctx.count('master.member-removed');
+    this.ctx.log('warn', 'member-removed', { member: id, why });
+    this.ctx.setMembers([...this.records.keys()]);
+    this.units.memberRemoved(now, id);
+    this.rotateKey(now);
+  }
+
+  /** A removed member must not read or forge what follows: new key to every remaining member. */
+  private rotateKey(now: number): void {
+    this.ctx.channel.keys.set(newClusterKey(this.ctx.rng, this.freshKeyEpoch()));
+    for (const r of this.records.values()) if (r.peer && !r.awaiting) this.sendKey(now, r.id, r.peer);
+  }
+
+  private sendKey(now: number, id: MemberId, peer: VerifiedPeer): void {
+    const key = this.ctx.channel.keys.current;
+    if (!key) return;
+    this.ctx.send(now, { type: MessageType.KeyUpdate, target: id, keyEpoch: key.epoch, wrappedKey: wrapKey(key.key, peer.publicKey, this.ctx.rng) }, id);
+  }
+
+  private adaptN(): void {
+    let p = 0;
+    for (const r of this.records.values()) if (r.id !== this.self && !r.awaiting) p = Math.max(p, r.loss.estimate);
+    const choice = chooseN(p);
+    this.ctx.n = choice.n;
+    if (choice.satisfied === this.alarmRaised) {
+      this.alarmRaised = !choice.satisfied;
+      this.ctx.outbox.push({ kind: 'alarm', code: 'keepalive-loss', raised: this.alarmRaised, p });
+      this.ctx.log(this.alarmRaised ? 'warn' : 'info', 'keepalive-loss-alarm', { raised: this.alarmRaised, p });
+    }
+  }
+
+  tick(now: number): void {
+    const timeout = watchdogTimeout(this.timing.watchdogMs, this.ctx.n);
+    for (const r of [...this.records.values()]) {
+      if (r.id === this.self) continue;
+      if (r.awaiting ? now >= this.graceUntil : now > r.lastHeard + timeout) {
+        this.remove(now, r.id, r.awaiting ? 'did not rejoin the new master' : 'watchdog expired');
+      }
+    }
+    this.joins.tick(now);
+    if (now >= this.nextKeepaliveAt) {
+      this.adaptN();
+      this.ctx.send(now, {
+        type: MessageType.MasterKeepalive,
+        term: this.ctx.term,
+        n: this.ctx.n,
+        members: [...this.records.keys()].sort((a, b) => a - b),
+        tableDigest: this.ctx.view.digest(),
+        maxEpoch: this.units.maxEpoch,
+      });
+      this.units.resend(now, this.timing.watchdogMs / this.ctx.n);
+      this.nextKeepaliveAt = now + this.timing.watchdogMs / this.ctx.n;
+    }
+    if (now >= this.nextAnnounceAt) {
+      this.ctx.send(now, { type: MessageType.MasterAnnounce, memberCount: this.records.size, term: this.ctx.term });
+      this.nextAnnounceAt = now + this.timing.announceMs;
+    }
+    if (now >= this.nextRebalanceAt) {
+      if (now >= this.graceUntil) this.units.rebalance(now);
+      this.nextRebalanceAt = now + this.timing.rebalanceMs;
+    }
+  }
+
+  nextWakeAt(): number {
+    const timeout = watchdogTimeout(this.timing.watchdogMs, this.ctx.n);
+    let t = Math.min(this.nextKeepaliveAt, this.nextAnnounceAt, this.nextRebalanceAt, this.joins.nextWakeAt());
+    for (const r of this.records.values()) {
+      if (r.id === this.self) continue;
+      t = Math.min(t, r.awaiting ? this.graceUntil : r.lastHeard + timeout + 0.001);
+    }
+    return t;
+  }
+
+  /** For status queries. */
+  loss(): Map<MemberId, number> {
+    return new Map([...this.records.values()].map((r) => [r.id, r.loss.estimate]));
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * A member under a master (patent Figures 8G–8I).
+ *
+ *   MASTER_KEEPALIVE ─► reset the master watchdog, take n and the member list,
+ *                       ask for the table if its digest differs from ours
+ *   WORK_ASSIGN / WORK_DEASSIGN ─► serve / stop serving, acknowledge;
+ *                       a newer epoch for a unit we serve elsewhere fences us at once
+ *   every W/n ─► CLIENT_KEEPALIVE with the next sequence number
+ *   watchdog expiry or EXIT_CLUSTER ─► join again, still serving our units
+ */
+import { unwrapKey } from '../auth/key-wrap.js';
+import { bytesEqual } from '../../lib/bytes.js';
+import { watchdogTimeout } from '../keepalive.js';
+import {
+  AckKind,
+  MessageType,
+  UnitState,
+  type MasterKeepalive,
+  type TableSnapshot,
+  type WorkAssign,
+  type WorkDeassign,
+} from '../messages.js';
+import type { UnitEpoch } from '../types.js';
+import type { Inbound } from './channel.js';
+import type { MembershipContext } from './context.js';
+import type { Role, RoleSwitch } from './role.js';
+
+const WANTED = new Set<number>([
+  MessageType.MasterKeepalive,
+  MessageType.WorkAssign,
+  MessageType.WorkDeassign,
+  MessageType.TableSnapshot,
+  MessageType.KeyUpdate,
+  MessageType.ExitCluster,
+]);
+
+export class MemberRole implements Role {
+  private master = 0;
+  private lastHeard = 0;
+  private nextKeepaliveAt = 0;
+  private lastTableRequestAt = -Infinity;
+
+  constructor(
+    private readonly ctx: MembershipContext,
+    private readonly roles: RoleSwitch,
+  ) {}
+
+  private get window(): number {
+    return this.ctx.cfg.timing.watchdogMs;
+  }
+
+  enter(now: number, master: number): void {
+    this.master = master;
+    this.lastHeard = now;
+    this.nextKeepaliveAt = now;
+    this.ctx.setRole('member', master);
+  }
+
+  wants(type: number): boolean {
+    return WANTED.has(type);
+  }
+
+  onMessage(now: number, { header, message }: Inbound): void {
+    if (header.sender !== this.master) {
+      this.ctx.count('member.not-my-master');
+      return;
+    }
+    switch (message.type) {
+      case MessageType.MasterKeepalive:
+        return this.keepalive(now, message);
+      case MessageType.WorkAssign:
+        return this.assign(now, message);
+      case MessageType.WorkDeassign:
+        return this.deassign(now, message);
+      case MessageType.TableSnapshot:
+        if (message.target === this.ctx.cfg.self) this.snapshot(message);
+        return;
+      case MessageType.KeyUpdate: {
+        if (message.target !== this.ctx.cfg.self) return;
+        const key = unwrapKey(message.wrappedKey, this.ctx.cfg.credentials.privateKey);
+        if (key) this.ctx.channel.keys.set({ epoch: message.keyEpoch, key });
+        else this.ctx.count('member.bad-key-wrap');
+        return;
+      }
+      case MessageType.ExitCluster:
+        if (message.target === 0 || message.target === this.ctx.cfg.self) {
+          this.ctx.outbox.push({ kind: 'exit', reason: message.reason });
+          this.roles.toJoining(now, `exit requested (reason ${message.reason})`);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  private keepalive(now: number, ka: MasterKeepalive): void {
+    this.lastHeard = now;
+    this.ctx.term = Math.max(this.ctx.term, ka.term);
+    this.ctx.n = ka.n;
+    this.ctx.noteEpoch(ka.maxEpoch);
+    if (!ka.members.includes(this.ctx.cfg.self)) {
+      this.roles.toJoining(now, 'not in the master member list');
+      return;
+    }
+    this.ctx.setMembers(ka.members);
+    if (!bytesEqual(ka.tableDigest, this.ctx.view.digest()) && now - this.lastTableRequestAt >= this.window) {
+      this.lastTableRequestAt = now;
+      this.ctx.send(now, { type: MessageType.TableRequest }, this.master);
+    }
+  }
+
+  /**
+   * Orders older than what the view already holds are stale (an old order
+   * delivered late, or replayed inside the replay window): acting on one could
+   * serve a unit that has since moved on, so they are ignored.
+   */
+  private current(entries: readonly UnitEpoch[]): UnitEpoch[] {
+    const fresh = entries.filter((e) => e.epoch >= this.ctx.view.epochOf(e.unit));
+    if (fresh.length < entries.length) this.ctx.count('member.stale-order', entries.length - fresh.length);
+    return fresh;
+  }
+
+  private assign(now: number, wa: WorkAssign): void {
+    const entries = this.current(wa.entries);
+    for (const e of entries) this.ctx.noteEpoch(e.epoch);
+    if (wa.owner === this.ctx.cfg.self) {
+      this.ctx.gain(entries);
+      this.record(entries, this.ctx.cfg.self, UnitState.Owned);
+      // Acknowledge every entry, stale ones too, so the master stops resending.
+      this.ctx.send(now, { type: MessageType.WorkAck, kind: AckKind.Assign, entries: wa.entries }, this.master);
+      return;
+    }
+    this.record(entries, wa.owner, UnitState.Assigning);
+    this.fence(entries);
+  }
+
+  private deassign(now: number, wd: WorkDeassign): void {
+    const entries = this.current(wd.entries);
+    if (wd.owner === this.ctx.cfg.self) {
+      this.ctx.lose(entries.filter((e) => (this.ctx.served.get(e.unit) ?? Infinity) <= e.epoch).map((e) => e.unit));
+      this.ctx.send(now, { type: MessageType.WorkAck, kind: AckKind.Deassign, entries: wd.entries }, this.master);
+    }
+    this.record(entries, wd.owner, UnitState.Deassigning);
+  }
+
+  private snapshot(ts: TableSnapshot): void {
+    this.ctx.view.load(ts.entries);
+    const stale: UnitEpoch[] = [];
+    ts.entries.forEach((e, unit) => {
+      this.ctx.noteEpoch(e.epoch);
+      if (e.owner !== this.ctx.cfg.self) stale.push({ unit, epoch: e.epoch });
+    });
+    this.fence(stale);
+  }
+
+  /** A newer epoch for a unit we serve means someone else owns it now: stop at once. */
+  private fence(others: readonly UnitEpoch[]): void {
+    const lost = others.filter((e) => {
+      const mine = this.ctx.served.get(e.unit);
+      return mine !== undefined && e.epoch > mine;
+    });
+    if (lost.length > 0) {
+      this.ctx.count('member.fenced', lost.length);
+      this.ctx.lose(lost.map((e) => e.unit));
+    }
+  }
+
+  private record(entries: readonly UnitEpoch[], owner: number, state: UnitState): void {
+    for (const e of entries) this.ctx.view.set(e.unit, owner, e.epoch, state);
+  }
+
+  tick(now: number): void {
+    if (now > this.lastHeard + watchdogTimeout(this.window, this.ctx.n)) {
+      this.ctx.count('member.master-watchdog');
+      this.roles.toJoining(now, 'master watchdog expired');
+      return;
+    }
+    if (now >= this.nextKeepaliveAt) {
+      this.ctx.keepaliveSeq = (this.ctx.keepaliveSeq + 1) >>> 0;
+      this.ctx.send(now, {
+        type: MessageType.ClientKeepalive,
+        keepaliveSeq: this.ctx.keepaliveSeq,
+        tableDigest: this.ctx.view.digest(),
+      });
+      this.nextKeepaliveAt = now + this.window / this.ctx.n;
+    }
+  }
+
+  nextWakeAt(): number {
+    return Math.min(this.nextKeepaliveAt, this.lastHeard + watchdogTimeout(this.window, this.ctx.n) + 0.001);
+  }
+}

@@ -1,0 +1,21 @@
+import type { MessageType } from '../messages.js';
+import type { Inbound } from './channel.js';
+
+/** One role of the membership state machine (joining/offering, master, member). */
+export interface Role {
+  /** Whether this role acts on a message of this type at all; others are dropped before authentication. */
+  wants(type: MessageType): boolean;
+  onMessage(now: number, inbound: Inbound): void;
+  /** Run timers due at `now`. */
+  tick(now: number): void;
+  /** When tick must next run. */
+  nextWakeAt(): number;
+}
+
+/** How a role hands control to the next one. */
+export interface RoleSwitch {
+  toJoining(now: number, why: string): void;
+  toMember(now: number, master: number): void;
+  toMaster(now: number): void;
+  toRefused(now: number): void;
+}
