@@ -3,8 +3,11 @@
  * to the least loaded J while that leaves K−1 ≥ J+1). Pure planning: the
  * master turns each move into de-assign → assign → acknowledge.
  *
- * The greedy loop moves only units from members above the even share to
- * members below it, so it moves no more units than necessary.
+ * When an even split is reachable, the greedy loop moves units only from
+ * members above the even share to members below it, so it moves no more units
+ * than necessary. Units already in transit cannot move; a member held above
+ * the share by them gives nothing, and the others still even out among
+ * themselves (a giver then always starts at least 2 above its receiver).
  */
 import type { MemberId, UnitId } from './types.js';
 

@@ -26,7 +26,7 @@ function entryHashHi(unit: UnitId, owner: MemberId, epoch: Epoch): number {
 }
 
 function entryHashLo(unit: UnitId, owner: MemberId, epoch: Epoch): number {
-  return mix32(mix32(owner + 0x7f4a7c15) ^ mix32(unit ^ Math.imul(epoch, 31)));
+  return mix32(mix32(owner + 0x7f4a7c15) ^ mix32(unit + mix32(epoch ^ 0x5bd1e995)));
 }
 
 export class WorkTable {
@@ -35,6 +35,7 @@ export class WorkTable {
   private readonly state = new Uint8Array(UNIT_COUNT);
   private digestHi = 0;
   private digestLo = 0;
+  private unassignedCount = UNIT_COUNT;
 
   constructor() {
     for (let u = 0; u < UNIT_COUNT; u++) this.fold(u);
@@ -66,6 +67,8 @@ export class WorkTable {
   set(unit: UnitId, owner: MemberId, epoch: Epoch, state: UnitState): void {
     if (!Number.isInteger(unit) || unit < 0 || unit >= UNIT_COUNT) throw new RangeError(`unit out of range: ${unit}`);
     this.fold(unit); // remove the old entry from the digest
+    if (this.state[unit] === UnitState.Unassigned) this.unassignedCount--;
+    if (state === UnitState.Unassigned) this.unassignedCount++;
     this.owner[unit] = state === UnitState.Unassigned ? NO_OWNER : owner;
     this.epoch[unit] = epoch;
     this.state[unit] = state;
@@ -95,6 +98,7 @@ export class WorkTable {
   }
 
   unassigned(): UnitId[] {
+    if (this.unassignedCount === 0) return [];
     const out: UnitId[] = [];
     for (let u = 0; u < UNIT_COUNT; u++) if (this.state[u] === UnitState.Unassigned) out.push(u);
     return out;

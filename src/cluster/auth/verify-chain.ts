@@ -240,6 +240,22 @@ export class ChainVerifier {
     return toResult(v);
   }
 
+  private static readonly byTrust = new WeakMap<TrustConfig, ChainVerifier>();
+
+  /**
+   * One verifier per trust configuration object, shared by every member core
+   * built from it: a restarted core (or a simulated cluster) need not parse the
+   * same CA and chains again. A changed configuration is a new object.
+   */
+  static shared(trust: TrustConfig): ChainVerifier {
+    let v = ChainVerifier.byTrust.get(trust);
+    if (!v) {
+      v = new ChainVerifier(trust);
+      ChainVerifier.byTrust.set(trust, v);
+    }
+    return v;
+  }
+
   /** How many verifications are remembered (for tests and diagnostics). */
   get cachedCount(): number {
     return this.cache.size;

@@ -58,12 +58,17 @@ export class ControlChannel {
   private readonly verifier: ChainVerifier;
 
   constructor(private readonly cfg: MemberConfig) {
-    this.verifier = new ChainVerifier(cfg.trust);
+    this.verifier = ChainVerifier.shared(cfg.trust);
   }
 
-  /** Seal a message for sending. Sealing a MACed type before holding a cluster key is a programming error. */
-  seal(message: ControlMessage, wallNow: number): Uint8Array {
-    const current: ClusterKey | null = this.keys.current ?? null;
+  /**
+   * Seal a message for sending, MACed under the current cluster key or, when
+   * `keyEpoch` names one still in the ring, under that older key (a key update
+   * must be readable by members that do not hold the new key yet).
+   * Sealing a MACed type before holding a cluster key is a programming error.
+   */
+  seal(message: ControlMessage, wallNow: number, keyEpoch?: number): Uint8Array {
+    const current: ClusterKey | null = (keyEpoch === undefined ? this.keys.current : this.keys.get(keyEpoch)) ?? null;
     this.seq = (this.seq + 1) >>> 0;
     const header: Header = {
       type: message.type,

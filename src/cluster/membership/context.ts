@@ -26,6 +26,8 @@ export class MembershipContext {
   term = 0;
   n = MIN_N;
   maxEpochSeen = 0;
+  /** Units other joiners reported while this member was joining: a new master leaves them with their servers. */
+  readonly heardJoins = new Map<MemberId, UnitEpoch[]>();
   /** Survives role changes so the master's loss estimate never sees the sequence go back. */
   keepaliveSeq = 0;
   role: RoleName = 'joining';
@@ -51,8 +53,8 @@ export class MembershipContext {
     this.count(`drop.${reason}`);
   }
 
-  send(now: number, message: ControlMessage, to: MemberId | 'all' = 'all'): void {
-    const bytes = this.channel.seal(message, this.wall(now));
+  send(now: number, message: ControlMessage, to: MemberId | 'all' = 'all', keyEpoch?: number): void {
+    const bytes = this.channel.seal(message, this.wall(now), keyEpoch);
     this.count('sent');
     this.outbox.push({ kind: 'send', to, bytes, message });
   }

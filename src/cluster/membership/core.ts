@@ -31,6 +31,8 @@ export interface MemberStatus {
   n: number;
   servedUnits: number;
   keyEpoch: number;
+  /** On the master: each member's smoothed keepalive loss P (by member id). */
+  loss: Record<string, number>;
   counters: Record<string, number>;
 }
 
@@ -68,7 +70,7 @@ export class MemberCore implements RoleSwitch {
       return this.drain();
     }
     const { frame } = decoded;
-    if (!this.role.wants(frame.header.type)) {
+    if (!this.role.wants(frame.header)) {
       this.ctx.drop('not-interested');
       return this.drain();
     }
@@ -130,6 +132,7 @@ export class MemberCore implements RoleSwitch {
       n: this.ctx.n,
       servedUnits: this.ctx.served.size,
       keyEpoch: this.ctx.channel.keys.current?.epoch ?? 0,
+      loss: Object.fromEntries(this.masterRole?.lossEstimates() ?? []),
       counters: Object.fromEntries(this.ctx.counters),
     };
   }
@@ -144,11 +147,11 @@ export class MemberCore implements RoleSwitch {
     r.enter(now);
   }
 
-  toMember(now: number, master: MemberId): void {
+  toMember(now: number, master: MemberId, masterIncarnation: number): void {
     this.masterRole = null;
     const r = new MemberRole(this.ctx, this);
     this.role = r;
-    r.enter(now, master);
+    r.enter(now, master, masterIncarnation);
     r.tick(now);
   }
 

@@ -15,7 +15,7 @@
  */
 import { bytesEqual } from '../../lib/bytes.js';
 import { unwrapKey } from '../auth/key-wrap.js';
-import { MessageType, NakReason, UnitState, isPermanentNak, type JoinNak, type OkToJoin } from '../messages.js';
+import { MessageType, NakReason, UnitState, isPermanentNak, type Header, type JoinNak, type OkToJoin } from '../messages.js';
 import type { Inbound } from './channel.js';
 import type { MembershipContext } from './context.js';
 import type { Role, RoleSwitch } from './role.js';
@@ -23,6 +23,7 @@ import type { Role, RoleSwitch } from './role.js';
 type Phase = 'joining' | 'waiting' | 'offering';
 
 const WANTED = new Set<number>([
+  MessageType.JoinRequest,
   MessageType.OkToJoin,
   MessageType.JoinNak,
   MessageType.OfferMaster,
@@ -69,14 +70,18 @@ export class JoiningRole implements Role {
     });
   }
 
-  wants(type: number): boolean {
-    return WANTED.has(type);
+  wants(header: Header): boolean {
+    return WANTED.has(header.type);
   }
 
   onMessage(now: number, { header, message }: Inbound): void {
     switch (message.type) {
+      case MessageType.JoinRequest:
+        // Another member looking for a master: if we end up master, what it serves is not ours to take.
+        this.ctx.heardJoins.set(header.sender, message.served);
+        return;
       case MessageType.OkToJoin:
-        if (message.target === this.ctx.cfg.self && bytesEqual(message.nonce, this.nonce)) this.accepted(now, header.sender, message);
+        if (message.target === this.ctx.cfg.self && bytesEqual(message.nonce, this.nonce)) this.accepted(now, header, message);
         return;
       case MessageType.JoinNak:
         if (message.target === this.ctx.cfg.self && bytesEqual(message.nonce, this.nonce)) this.refused(now, message);
@@ -98,14 +103,18 @@ export class JoiningRole implements Role {
     }
   }
 
+  /**
+   * Someone is about to become master. Tell it at once what we serve (it may
+   * have started after our last request), then ask to join once it is master.
+   */
   private deferTo(now: number): void {
     if (this.phase === 'offering') this.ctx.setRole('joining', null);
-    this.phase = 'joining';
+    this.ask(now, false);
     this.deadline = now + this.timing.offerTimeoutMs + this.joinWait();
     this.resendAt = now + this.timing.offerTimeoutMs * 1.5;
   }
 
-  private accepted(now: number, master: number, ok: OkToJoin): void {
+  private accepted(now: number, master: Header, ok: OkToJoin): void {
     const key = unwrapKey(ok.wrappedKey, this.ctx.cfg.credentials.privateKey);
     if (!key) {
       this.ctx.count('join.bad-key-wrap');
@@ -119,7 +128,8 @@ export class JoiningRole implements Role {
     for (const [unit, epoch] of keep) if (this.ctx.served.has(unit)) this.ctx.served.set(unit, epoch);
     for (const { unit, epoch } of ok.keep) this.ctx.view.set(unit, this.ctx.cfg.self, epoch, UnitState.Owned);
     this.ctx.setMembers(ok.members);
-    this.roles.toMember(now, master);
+    this.ctx.heardJoins.clear();
+    this.roles.toMember(now, master.sender, master.incarnation);
   }
 
   private refused(now: number, nak: JoinNak): void {

@@ -15,13 +15,14 @@
  * interrupts only the old master's own units.
  */
 import { wrapKey } from '../auth/key-wrap.js';
-import { newClusterKey } from '../auth/cluster-key.js';
+import { newClusterKey, type ClusterKey } from '../auth/cluster-key.js';
 import type { VerifiedPeer } from '../auth/trust.js';
-import { LossEstimator, chooseN, watchdogTimeout } from '../keepalive.js';
-import { ExitReason, MessageType, UnitState, type ClientKeepalive, type OkToJoin } from '../messages.js';
+import { watchdogTimeout } from '../keepalive.js';
+import { ExitReason, MessageType, UnitState, type ClientKeepalive, type Header, type OkToJoin } from '../messages.js';
 import type { MemberId } from '../types.js';
 import type { Inbound } from './channel.js';
 import type { MembershipContext } from './context.js';
+import { LossMonitor } from './loss-monitor.js';
 import { JoinDesk, type Admission } from './master-joins.js';
 import { UnitAssigner } from './master-units.js';
 import type { Role, RoleSwitch } from './role.js';
@@ -31,7 +32,6 @@ interface MemberRecord {
   incarnation: number;
   peer: VerifiedPeer | null;
   lastHeard: number;
-  loss: LossEstimator;
   /** A previous member we wait for after a master change; it has not rejoined yet. */
   awaiting: boolean;
   lastNudge: number;
@@ -56,7 +56,7 @@ export class MasterRole implements Role {
   private nextAnnounceAt = 0;
   private nextRebalanceAt = 0;
   private graceUntil = 0;
-  private alarmRaised = false;
+  private readonly loss = new LossMonitor();
 
   constructor(
     private readonly ctx: MembershipContext,
@@ -88,7 +88,8 @@ export class MasterRole implements Role {
     const ctx = this.ctx;
     ctx.term += 1;
     ctx.channel.keys.set(newClusterKey(ctx.rng, this.freshKeyEpoch()));
-    const previous = ctx.members.filter((m) => m !== this.self && m !== ctx.lastMaster);
+    const heard = new Set(ctx.heardJoins.keys());
+    const previous = [...new Set([...ctx.members.filter((m) => m !== ctx.lastMaster), ...heard])].filter((m) => m !== this.self);
     this.records.set(this.self, this.record(this.self, ctx.cfg.incarnation, null, now, false));
     for (const m of previous) this.records.set(m, this.record(m, 0, null, now, true));
     this.graceUntil = now + this.timing.adoptGraceMs;
@@ -103,6 +104,12 @@ export class MasterRole implements Role {
       else if (e.state !== UnitState.Unassigned && !waitFor.has(e.owner)) ctx.view.clear(u);
       else if (e.state !== UnitState.Unassigned) ctx.view.set(u, e.owner, e.epoch, UnitState.Owned);
     }
+    for (const [m, served] of ctx.heardJoins) {
+      for (const { unit, epoch } of served) {
+        if (!ctx.served.has(unit) && epoch >= ctx.view.epochOf(unit)) ctx.view.set(unit, m, epoch, UnitState.Owned);
+      }
+    }
+    ctx.heardJoins.clear();
     ctx.setMembers([...this.records.keys()]);
     ctx.setRole('master', this.self);
     ctx.log('info', 'became-master', { term: ctx.term, awaiting: previous.length });
@@ -120,11 +127,11 @@ export class MasterRole implements Role {
   }
 
   private record(id: MemberId, incarnation: number, peer: VerifiedPeer | null, now: number, awaiting: boolean): MemberRecord {
-    return { id, incarnation, peer, lastHeard: now, loss: new LossEstimator(), awaiting, lastNudge: -Infinity };
+    return { id, incarnation, peer, lastHeard: now, awaiting, lastNudge: -Infinity };
   }
 
-  wants(type: number): boolean {
-    return WANTED.has(type);
+  wants(header: Header): boolean {
+    return WANTED.has(header.type);
   }
 
   onMessage(now: number, { header, message, peer, currentKey }: Inbound): void {
@@ -134,7 +141,7 @@ export class MasterRole implements Role {
         if (peer) this.joins.onRequest(now, sender, header.incarnation, peer, message);
         return;
       case MessageType.ClientKeepalive:
-        return this.clientKeepalive(now, sender, header.incarnation, currentKey, message);
+        return this.clientKeepalive(now, sender, header.incarnation, header.epoch, currentKey, message);
       case MessageType.WorkAck:
         if (this.isLiveMember(sender)) this.units.onAck(now, sender, message.kind, message.entries);
         return;
@@ -164,7 +171,8 @@ export class MasterRole implements Role {
     return r !== undefined && !r.awaiting;
   }
 
-  private clientKeepalive(now: number, sender: MemberId, incarnation: number, currentKey: boolean, ka: ClientKeepalive): void {
+  private clientKeepalive(now: number, sender: MemberId, incarnation: number, keyEpoch: number, currentKey: boolean, ka: ClientKeepalive): void {
+    this.loss.observe(now, sender, incarnation, ka.keepaliveSeq);
     const r = this.records.get(sender);
     if (!r || r.awaiting || r.incarnation !== incarnation) {
       if (!r || now - r.lastNudge >= this.timing.watchdogMs) {
@@ -175,10 +183,10 @@ export class MasterRole implements Role {
       return;
     }
     r.lastHeard = now;
-    r.loss.observe(ka.keepaliveSeq);
-    if (!currentKey && r.peer && now - r.lastNudge >= this.timing.watchdogMs) {
-      r.lastNudge = now; // it missed a key update: send it again
-      this.sendKey(now, r.id, r.peer);
+    const key = this.ctx.channel.keys.current;
+    if (!currentKey && key && r.peer && now - r.lastNudge >= this.timing.watchdogMs) {
+      r.lastNudge = now; // it missed a key update: send it again, under the key it still uses
+      this.sendKey(now, r.id, r.peer, key, keyEpoch);
     }
   }
 
@@ -242,27 +250,31 @@ export class MasterRole implements Role {
     this.rotateKey(now);
   }
 
-  /** A removed member must not read or forge what follows: new key to every remaining member. */
+  /**
+   * A removed member must not read or forge what follows: a new key for every
+   * remaining member, announced under the old key (the only one they can
+   * check), then used for everything after.
+   */
   private rotateKey(now: number): void {
-    this.ctx.channel.keys.set(newClusterKey(this.ctx.rng, this.freshKeyEpoch()));
-    for (const r of this.records.values()) if (r.peer && !r.awaiting) this.sendKey(now, r.id, r.peer);
+    const old = this.ctx.channel.keys.current;
+    const next = newClusterKey(this.ctx.rng, this.freshKeyEpoch());
+    for (const r of this.records.values()) if (r.peer && !r.awaiting) this.sendKey(now, r.id, r.peer, next, old?.epoch);
+    this.ctx.channel.keys.set(next);
   }
 
-  private sendKey(now: number, id: MemberId, peer: VerifiedPeer): void {
-    const key = this.ctx.channel.keys.current;
-    if (!key) return;
-    this.ctx.send(now, { type: MessageType.KeyUpdate, target: id, keyEpoch: key.epoch, wrappedKey: wrapKey(key.key, peer.publicKey, this.ctx.rng) }, id);
+  private sendKey(now: number, id: MemberId, peer: VerifiedPeer, key: ClusterKey, sealWith: number | undefined): void {
+    const wrappedKey = wrapKey(key.key, peer.publicKey, this.ctx.rng);
+    this.ctx.send(now, { type: MessageType.KeyUpdate, target: id, keyEpoch: key.epoch, wrappedKey }, id, sealWith);
   }
 
-  private adaptN(): void {
-    let p = 0;
-    for (const r of this.records.values()) if (r.id !== this.self && !r.awaiting) p = Math.max(p, r.loss.estimate);
-    const choice = chooseN(p);
-    this.ctx.n = choice.n;
-    if (choice.satisfied === this.alarmRaised) {
-      this.alarmRaised = !choice.satisfied;
-      this.ctx.outbox.push({ kind: 'alarm', code: 'keepalive-loss', raised: this.alarmRaised, p });
-      this.ctx.log(this.alarmRaised ? 'warn' : 'info', 'keepalive-loss-alarm', { raised: this.alarmRaised, p });
+  private adaptN(now: number): void {
+    const members = [...this.records.values()].filter((r) => r.id !== this.self && !r.awaiting).map((r) => r.id);
+    const verdict = this.loss.evaluate(now, members);
+    this.ctx.n = verdict.n;
+    if (verdict.alarm) {
+      const raised = verdict.alarm.raised;
+      this.ctx.outbox.push({ kind: 'alarm', code: 'keepalive-loss', raised, p: verdict.p });
+      this.ctx.log(raised ? 'warn' : 'info', 'keepalive-loss-alarm', { raised, p: verdict.p });
     }
   }
 
@@ -276,7 +288,7 @@ export class MasterRole implements Role {
     }
     this.joins.tick(now);
     if (now >= this.nextKeepaliveAt) {
-      this.adaptN();
+      this.adaptN(now);
       this.ctx.send(now, {
         type: MessageType.MasterKeepalive,
         term: this.ctx.term,
@@ -309,7 +321,7 @@ export class MasterRole implements Role {
   }
 
   /** For status queries. */
-  loss(): Map<MemberId, number> {
-    return new Map([...this.records.values()].map((r) => [r.id, r.loss.estimate]));
+  lossEstimates(): Map<MemberId, number> {
+    return new Map([...this.records.keys()].map((id) => [id, this.loss.estimate(id)]));
   }
 }

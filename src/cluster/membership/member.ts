@@ -15,6 +15,7 @@ import {
   AckKind,
   MessageType,
   UnitState,
+  type Header,
   type MasterKeepalive,
   type TableSnapshot,
   type WorkAssign,
@@ -24,6 +25,9 @@ import type { UnitEpoch } from '../types.js';
 import type { Inbound } from './channel.js';
 import type { MembershipContext } from './context.js';
 import type { Role, RoleSwitch } from './role.js';
+
+/** Signed messages a restarted master sends first; from our master's address they mean it restarted. */
+const RESTART_HINTS = new Set<number>([MessageType.JoinRequest, MessageType.OfferMaster, MessageType.MasterAnnounce]);
 
 const WANTED = new Set<number>([
   MessageType.MasterKeepalive,
@@ -36,6 +40,7 @@ const WANTED = new Set<number>([
 
 export class MemberRole implements Role {
   private master = 0;
+  private masterIncarnation = 0;
   private lastHeard = 0;
   private nextKeepaliveAt = 0;
   private lastTableRequestAt = -Infinity;
@@ -49,20 +54,28 @@ export class MemberRole implements Role {
     return this.ctx.cfg.timing.watchdogMs;
   }
 
-  enter(now: number, master: number): void {
+  enter(now: number, master: number, masterIncarnation: number): void {
     this.master = master;
+    this.masterIncarnation = masterIncarnation;
     this.lastHeard = now;
     this.nextKeepaliveAt = now;
     this.ctx.setRole('member', master);
   }
 
-  wants(type: number): boolean {
-    return WANTED.has(type);
+  wants(header: Header): boolean {
+    if (WANTED.has(header.type)) return true;
+    // Anything signed by our master's address under another incarnation means it restarted.
+    return RESTART_HINTS.has(header.type) && header.sender === this.master && header.incarnation !== this.masterIncarnation;
   }
 
   onMessage(now: number, { header, message }: Inbound): void {
     if (header.sender !== this.master) {
       this.ctx.count('member.not-my-master');
+      return;
+    }
+    if (header.incarnation !== this.masterIncarnation) {
+      this.ctx.count('member.master-restarted');
+      this.roles.toJoining(now, 'the master restarted');
       return;
     }
     switch (message.type) {

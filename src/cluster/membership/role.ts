@@ -1,10 +1,10 @@
-import type { MessageType } from '../messages.js';
+import type { Header } from '../messages.js';
 import type { Inbound } from './channel.js';
 
 /** One role of the membership state machine (joining/offering, master, member). */
 export interface Role {
-  /** Whether this role acts on a message of this type at all; others are dropped before authentication. */
-  wants(type: MessageType): boolean;
+  /** Whether this role acts on this message at all (by its header); others are dropped before authentication. */
+  wants(header: Header): boolean;
   onMessage(now: number, inbound: Inbound): void;
   /** Run timers due at `now`. */
   tick(now: number): void;
@@ -15,7 +15,7 @@ export interface Role {
 /** How a role hands control to the next one. */
 export interface RoleSwitch {
   toJoining(now: number, why: string): void;
-  toMember(now: number, master: number): void;
+  toMember(now: number, master: number, masterIncarnation: number): void;
   toMaster(now: number): void;
   toRefused(now: number): void;
 }

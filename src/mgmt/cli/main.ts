@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * The `shoal` command: builds the program from the command modules and maps
+ * every outcome to an exit code (0 ok, 1 check failed, 2 usage) with at most
+ * one line on stderr. SHOAL_DEBUG=1 adds the stack of an unexpected error.
+ */
+import { Command, CommanderError } from 'commander';
+import { ShoalError } from '../../lib/errors.js';
+import { labCommand } from './commands/lab.js';
+import { simCommand } from './commands/sim.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, printError } from './output.js';
+import { packageVersion } from './version.js';
+
+function buildProgram(): Command {
+  const program = new Command('shoal')
+    .description('Shoal: a clustered VPN tunnel-server appliance (WO 00/31945 load distribution)')
+    .version(packageVersion(), '-V, --version')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => printError(text, { write }) });
+  for (const command of [simCommand(), labCommand()]) program.addCommand(command.copyInheritedSettings(program));
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  } catch (e) {
+    // Commander has already printed its message (or the help/version).
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    if (e instanceof ShoalError && e.code.startsWith('BAD_')) {
+      printError(e.message);
+      return EXIT_USAGE;
+    }
+    printError(`error: ${e instanceof Error ? e.message : String(e)}`);
+    if (process.env['SHOAL_DEBUG'] === '1' && e instanceof Error && e.stack !== undefined) process.stderr.write(`${e.stack}\n`);
+    return EXIT_FAILED;
+  }
+}
+
+process.exitCode = await main(process.argv);
