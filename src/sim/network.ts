@@ -23,6 +23,8 @@ export class SimNetwork {
   model: NetworkModel;
   /** Group per member; members in different groups cannot hear each other. Absent = group 0. */
   private readonly group = new Map<MemberId, number>();
+  /** One-way cuts, "from>to". */
+  private readonly blocked = new Set<string>();
   delivered = 0;
   lost = 0;
   bytes = 0;
@@ -41,10 +43,21 @@ export class SimNetwork {
 
   heal(): void {
     this.group.clear();
+    this.blocked.clear();
   }
 
-  connected(a: MemberId, b: MemberId): boolean {
-    return (this.group.get(a) ?? 0) === (this.group.get(b) ?? 0);
+  /** Cut one direction only (asymmetric failures: a member that still hears the master but is not heard). */
+  block(from: MemberId, to: MemberId): void {
+    this.blocked.add(`${from}>${to}`);
+  }
+
+  unblock(from: MemberId, to: MemberId): void {
+    this.blocked.delete(`${from}>${to}`);
+  }
+
+  /** Whether `from` can reach `to` now. */
+  connected(from: MemberId, to: MemberId): boolean {
+    return (this.group.get(from) ?? 0) === (this.group.get(to) ?? 0) && !this.blocked.has(`${from}>${to}`);
   }
 
   /** Delivery times (relative delays) of one datagram to one receiver: none if lost, two if duplicated. */
