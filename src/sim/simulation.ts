@@ -46,6 +46,8 @@ export class Simulation {
   /** Sees every datagram a member sends (tests capture real messages to forge or replay them). */
   readonly taps: ((from: MemberId, bytes: Uint8Array, message: ControlMessage) => void)[] = [];
   events = 0;
+  /** The member the last event changed (invariant checks look at it). */
+  lastTouched: SimNode | null = null;
   private readonly netRng: SeededRandom;
   private ticksAtInstant = 0;
   private lastInstant = -1;
@@ -129,6 +131,7 @@ export class Simulation {
   }
 
   private apply(node: SimNode, actions: Action[]): void {
+    this.lastTouched = node;
     for (const a of actions) {
       switch (a.kind) {
         case 'send':

@@ -106,7 +106,10 @@ export function runSchedule(fx: StandardFixtures, s: Schedule, strictSingleOwner
   sim.net.model = { ...PERFECT_NETWORK };
   const start = sim.now;
   const ok = sim.runUntilTrue(() => converged(sim).ok, SETTLE_MS);
-  if (!ok) return { ok, why: converged(sim).why, settleMs: sim.now - start };
+  if (!ok) {
+    if (process.env.SHOAL_TRACE) debugDump(sim);
+    return { ok, why: converged(sim).why, settleMs: sim.now - start };
+  }
   const settleMs = sim.now - start;
   // After convergence: stays converged, and the next rebalance evens the loads.
   sim.runFor(DEFAULT_TIMING.rebalanceMs + 500);
@@ -144,4 +147,12 @@ export function scheduleProperty(part: number): void {
       console.log(`part ${part}: ${SCHEDULES_PER_FILE} schedules converged; slowest settled ${worst.toFixed(0)} ms after the heal`);
     });
   });
+}
+
+function debugDump(sim: ReturnType<typeof cluster>): void {
+  for (const n of sim.live()) {
+    const st = n.core.status();
+    console.log(n.id, st.role, st.master, st.members.join(','), 'served', st.servedUnits, JSON.stringify(st.counters));
+    console.log('  view 205', JSON.stringify(n.core.ctx.view.get(205)), 'unassigned', n.core.ctx.view.unassigned().length);
+  }
 }

@@ -79,6 +79,7 @@ export class JoiningRole implements Role {
       case MessageType.JoinRequest:
         // Another member looking for a master: if we end up master, what it serves is not ours to take.
         this.ctx.heardJoins.set(header.sender, message.served);
+        this.ctx.noteEpoch(message.maxEpoch);
         return;
       case MessageType.OkToJoin:
         if (message.target === this.ctx.cfg.self && bytesEqual(message.nonce, this.nonce)) this.accepted(now, header, message);

@@ -50,7 +50,13 @@ export class UnitAssigner {
     this.nextEpoch = Math.max(this.nextEpoch, epoch + 1);
   }
 
+  /**
+   * A fresh epoch, above every epoch this member has seen in any way (its own
+   * view, adopted reports, keepalives): members ignore orders older than what
+   * their view holds, so an epoch that went back would never be served.
+   */
   private takeEpoch(): Epoch {
+    this.nextEpoch = Math.max(this.nextEpoch, this.ctx.maxEpochSeen + 1);
     const e = this.nextEpoch++;
     this.ctx.noteEpoch(e);
     return e;

@@ -106,6 +106,7 @@ export class MasterRole implements Role {
     }
     for (const [m, served] of ctx.heardJoins) {
       for (const { unit, epoch } of served) {
+        ctx.noteEpoch(epoch);
         if (!ctx.served.has(unit) && epoch >= ctx.view.epochOf(unit)) ctx.view.set(unit, m, epoch, UnitState.Owned);
       }
     }
