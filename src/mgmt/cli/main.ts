@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { ShoalError } from '../../lib/errors.js';
 import { labCommand } from './commands/lab.js';
+import { queryCommands, runCommand } from './commands/member.js';
 import { simCommand } from './commands/sim.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, printError } from './output.js';
 import { packageVersion } from './version.js';
@@ -17,7 +18,7 @@ function buildProgram(): Command {
     .version(packageVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => printError(text, { write }) });
-  for (const command of [simCommand(), labCommand()]) program.addCommand(command.copyInheritedSettings(program));
+  for (const command of [runCommand(), ...queryCommands(), simCommand(), labCommand()]) program.addCommand(command.copyInheritedSettings(program));
   return program;
 }
 

@@ -1,0 +1,133 @@
+/**
+ * The member daemon's configuration file (JSON), validated into the values
+ * the composition root needs. Every problem is reported as one line naming
+ * the field, before anything starts: nothing runs half-configured.
+ *
+ *   {
+ *     "cluster":  { "name": "lab", "configVersion": 1 },
+ *     "member":   { "address": "198.18.3.11", "certificate": "m1.pem", "key": "m1.key" },
+ *     "trust":    { "ca": ["ca.pem"], "allowedMembers": ["member-1"], "revokedSerials": [] },
+ *     "interconnect": { "group": "239.255.83.72", "port": 5400 },
+ *     "admin":    { "socket": "/run/shoal/m1.sock" },
+ *     "log":      { "level": "info" },
+ *     "timing":   { "watchdogMs": 200 }
+ *   }
+ * Relative paths are relative to the configuration file.
+ */
+import { createHash } from 'node:crypto';
+import { DEFAULT_TIMING, type MembershipTiming } from '../cluster/membership/config.js';
+import { ShoalError } from '../lib/errors.js';
+import { parseIpv4 } from '../lib/ipv4.js';
+import type { LogLevel } from '../mgmt/log.js';
+
+export interface DaemonConfig {
+  clusterName: string;
+  clusterId: number;
+  configVersion: number;
+  memberAddress: string;
+  certificatePath: string;
+  keyPath: string;
+  caPaths: string[];
+  allowedMembers?: string[];
+  revokedSerials: string[];
+  group: string;
+  port: number;
+  adminSocket: string;
+  logLevel: LogLevel;
+  timing: MembershipTiming;
+}
+
+export const DEFAULT_GROUP = '239.255.83.72';
+export const DEFAULT_CONTROL_PORT = 5400;
+export const DEFAULT_ADMIN_SOCKET = '/run/shoal/shoal.sock';
+
+function bad(field: string, why: string): never {
+  throw new ShoalError('BAD_CONFIG', `config: ${field}: ${why}`);
+}
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown, field: string, optional = false): Obj {
+  if (v === undefined && optional) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(field, 'must be an object');
+  return v as Obj;
+}
+
+function str(o: Obj, key: string, field: string, fallback?: string): string {
+  const v = o[key] ?? fallback;
+  if (typeof v !== 'string' || v.length === 0) bad(`${field}.${key}`, 'must be a non-empty string');
+  return v;
+}
+
+function int(o: Obj, key: string, field: string, min: number, max: number, fallback?: number): number {
+  const v = o[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`${field}.${key}`, `must be a whole number from ${min} to ${max}`);
+  return v;
+}
+
+function strings(o: Obj, key: string, field: string, optional: boolean): string[] | undefined {
+  const v = o[key];
+  if (v === undefined && optional) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) bad(`${field}.${key}`, 'must be a list of strings');
+  return v as string[];
+}
+
+function ipv4(o: Obj, key: string, field: string, fallback?: string): string {
+  const v = str(o, key, field, fallback);
+  try {
+    parseIpv4(v);
+  } catch {
+    bad(`${field}.${key}`, `'${v}' is not an IPv4 address`);
+  }
+  return v;
+}
+
+/** The cluster id on the wire: a stable hash of the cluster name, so two clusters on one LAN ignore each other. */
+export function clusterIdOf(name: string): number {
+  return createHash('sha256').update(`shoal cluster ${name}`).digest().readUInt32BE(0);
+}
+
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => string): DaemonConfig {
+  const root = obj(raw, 'config');
+  const cluster = obj(root.cluster, 'cluster');
+  const member = obj(root.member, 'member');
+  const trust = obj(root.trust, 'trust');
+  const ic = obj(root.interconnect, 'interconnect', true);
+  const admin = obj(root.admin, 'admin', true);
+  const log = obj(root.log, 'log', true);
+  const timing = obj(root.timing, 'timing', true);
+
+  const group = ipv4(ic, 'group', 'interconnect', DEFAULT_GROUP);
+  const first = parseIpv4(group) >>> 24;
+  if (first < 224 || first > 239) bad('interconnect.group', `'${group}' is not a multicast address`);
+  const level = log.level ?? 'info';
+  if (typeof level !== 'string' || !LEVELS.includes(level as LogLevel)) bad('log.level', `must be one of ${LEVELS.join(', ')}`);
+  const ca = strings(trust, 'ca', 'trust', false) ?? [];
+  if (ca.length === 0) bad('trust.ca', 'name at least one CA certificate');
+
+  const t: MembershipTiming = { ...DEFAULT_TIMING };
+  for (const key of Object.keys(timing)) {
+    if (!(key in DEFAULT_TIMING)) bad(`timing.${key}`, `unknown setting (known: ${Object.keys(DEFAULT_TIMING).join(', ')})`);
+    t[key as keyof MembershipTiming] = int(timing, key, 'timing', 10, 600_000);
+  }
+
+  const name = str(cluster, 'name', 'cluster');
+  return {
+    clusterName: name,
+    clusterId: clusterIdOf(name),
+    configVersion: int(cluster, 'configVersion', 'cluster', 0, 0xffffffff, 1),
+    memberAddress: ipv4(member, 'address', 'member'),
+    certificatePath: resolvePath(str(member, 'certificate', 'member')),
+    keyPath: resolvePath(str(member, 'key', 'member')),
+    caPaths: ca.map(resolvePath),
+    allowedMembers: strings(trust, 'allowedMembers', 'trust', true),
+    revokedSerials: strings(trust, 'revokedSerials', 'trust', true) ?? [],
+    group,
+    port: int(ic, 'port', 'interconnect', 1, 65535, DEFAULT_CONTROL_PORT),
+    adminSocket: resolvePath(str(admin, 'socket', 'admin', DEFAULT_ADMIN_SOCKET)),
+    logLevel: level as LogLevel,
+    timing: t,
+  };
+}

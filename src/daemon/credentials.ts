@@ -1,0 +1,40 @@
+/** Reads the member's certificate chain, private key and the trusted CAs from PEM files. */
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { MemberCredentials, TrustConfig } from '../cluster/auth/trust.js';
+import { ShoalError } from '../lib/errors.js';
+import type { DaemonConfig } from './config.js';
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g;
+
+function read(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ShoalError('BAD_CREDENTIALS', `cannot read ${what} ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Every certificate in a PEM file, in order, as DER. */
+export function certificatesFromPem(pem: string, path: string): Uint8Array[] {
+  const out = [...pem.matchAll(PEM_BLOCK)].map((m) => new Uint8Array(Buffer.from((m[1] ?? '').replace(/\s+/g, ''), 'base64')));
+  if (out.length === 0) throw new ShoalError('BAD_CREDENTIALS', `${path} holds no PEM certificate`);
+  return out;
+}
+
+function privateKey(path: string): KeyObject {
+  try {
+    return createPrivateKey(read(path, 'private key'));
+  } catch (e) {
+    if (e instanceof ShoalError) throw e;
+    throw new ShoalError('BAD_CREDENTIALS', `${path} holds no usable private key: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+export function loadCredentials(cfg: DaemonConfig): { credentials: MemberCredentials; trust: TrustConfig } {
+  const chain = certificatesFromPem(read(cfg.certificatePath, 'certificate'), cfg.certificatePath);
+  const caCertificates = cfg.caPaths.flatMap((p) => certificatesFromPem(read(p, 'CA certificate'), p));
+  const trust: TrustConfig = { caCertificates, revokedSerials: cfg.revokedSerials };
+  if (cfg.allowedMembers) trust.allowedMembers = cfg.allowedMembers;
+  return { credentials: { chain, privateKey: privateKey(cfg.keyPath) }, trust };
+}

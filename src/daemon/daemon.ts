@@ -1,0 +1,94 @@
+/**
+ * The composition root of one member: the only place that creates OS
+ * resources and wires them into the cores.
+ *
+ *   config file ─► DaemonConfig ─► credentials ─► MemberCore
+ *   UDP multicast transport ─┐
+ *   system clock + timers ───┼─► MemberRunner ─► AppHost(apps)
+ *   admin socket ◄───────────┘   (status / members / units)
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { AppHost } from '../apps/app-host.js';
+import type { ClusterApplication } from '../apps/application.js';
+import { DemoApp } from '../apps/demo/demo-app.js';
+import { MemberCore } from '../cluster/membership/core.js';
+import { ShoalError } from '../lib/errors.js';
+import { parseIpv4 } from '../lib/ipv4.js';
+import { AdminServer } from '../mgmt/admin/server.js';
+import { membersView, statusView, unitsView } from '../mgmt/admin/views.js';
+import { jsonLogger, type Logger } from '../mgmt/log.js';
+import { UdpControlTransport } from '../ports/control-transport-udp.js';
+import { cryptoRandom } from '../ports/crypto-random.js';
+import { systemClock, systemTimers } from '../ports/timers.js';
+import { parseDaemonConfig, type DaemonConfig } from './config.js';
+import { loadCredentials } from './credentials.js';
+import { MemberRunner } from './member-runner.js';
+
+export interface Daemon {
+  config: DaemonConfig;
+  runner: MemberRunner;
+  stop(): Promise<void>;
+}
+
+export function readDaemonConfig(path: string): DaemonConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ShoalError('BAD_CONFIG', `cannot read configuration ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const base = dirname(resolve(path));
+  return parseDaemonConfig(raw, (p) => resolve(base, p));
+}
+
+export async function startDaemon(configPath: string, log?: Logger, apps?: ClusterApplication[]): Promise<Daemon> {
+  const config = readDaemonConfig(configPath);
+  const logger = log ?? jsonLogger((l) => process.stderr.write(l), config.logLevel, { member: config.memberAddress });
+  const { credentials, trust } = loadCredentials(config);
+  const wallOffset = systemClock.wallNow() - systemClock.now();
+  const core = new MemberCore(
+    {
+      self: parseIpv4(config.memberAddress),
+      clusterId: config.clusterId,
+      configVersion: config.configVersion,
+      incarnation: Math.floor(systemClock.wallNow()),
+      credentials,
+      trust,
+      timing: config.timing,
+      maxSkewMs: 30_000,
+    },
+    cryptoRandom,
+    wallOffset,
+  );
+  const transport = await UdpControlTransport.open({ address: config.memberAddress, group: config.group, port: config.port });
+  const host = new AppHost(apps ?? [new DemoApp({ maxEvents: 100 })]);
+  const runner = new MemberRunner(core, { transport, clock: systemClock, timers: systemTimers, apps: host, log: logger });
+  let admin: AdminServer;
+  try {
+    admin = await AdminServer.listen(config.adminSocket, (command) => {
+      switch (command) {
+        case 'status':
+          return statusView(core, config.clusterName);
+        case 'members':
+          return membersView(core);
+        case 'units':
+          return unitsView(core);
+      }
+    });
+  } catch (e) {
+    await transport.close();
+    throw e;
+  }
+  runner.start();
+  logger.log('info', 'started', { cluster: config.clusterName, admin: config.adminSocket, group: config.group, port: config.port });
+  return {
+    config,
+    runner,
+    async stop() {
+      await admin.close();
+      await runner.stop();
+      logger.log('info', 'stopped');
+    },
+  };
+}

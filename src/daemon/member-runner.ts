@@ -1,0 +1,124 @@
+/**
+ * Drives one MemberCore with real (or test) ports:
+ *
+ *   transport datagram ─► core.handleDatagram ─┐
+ *   timer at core.nextWakeAt() ─► core.tick ───┼─► actions ─► transport.send
+ *   application verdicts ─► core.approvalResult ┘            ├► AppHost hooks
+ *                                                            ├► listeners (data plane: units, ARP)
+ *                                                            └► logger
+ *
+ * The core never sees a socket or a timer; this is the only place they meet.
+ */
+import type { AppHost } from '../apps/app-host.js';
+import type { Action } from '../cluster/membership/actions.js';
+import type { MemberCore } from '../cluster/membership/core.js';
+import { formatIpv4 } from '../lib/ipv4.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../mgmt/log.js';
+import type { ControlTransport } from '../ports/control-transport.js';
+import type { Timers } from '../ports/timers.js';
+
+export interface RunnerPorts {
+  transport: ControlTransport;
+  clock: Clock;
+  timers: Timers;
+  apps: AppHost;
+  log: Logger;
+}
+
+export class MemberRunner {
+  private cancelTimer: (() => void) | null = null;
+  private timerAt = Infinity;
+  private stopped = false;
+  private readonly listeners: ((a: Action) => void)[] = [];
+
+  constructor(
+    readonly core: MemberCore,
+    private readonly ports: RunnerPorts,
+  ) {}
+
+  /** Hear every action (the data plane follows units and the cluster-address announcements). */
+  onAction(listener: (a: Action) => void): void {
+    this.listeners.push(listener);
+  }
+
+  start(): void {
+    this.ports.transport.onDatagram((bytes) => {
+      if (!this.stopped) this.apply(this.core.handleDatagram(this.ports.clock.now(), bytes));
+    });
+    this.apply(this.core.start(this.ports.clock.now()));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancelTimer?.();
+    await this.ports.transport.close();
+  }
+
+  private apply(actions: Action[]): void {
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'send':
+          this.ports.transport.send(a.bytes, a.to);
+          break;
+        case 'approve-join':
+          this.approve(a.requestId, a);
+          break;
+        case 'log':
+          this.ports.log.log(a.level, a.event, a.fields);
+          break;
+        case 'role':
+          this.ports.log.log('info', 'role', { role: a.role, master: a.master === null ? null : formatIpv4(a.master), term: a.term });
+          break;
+        case 'join-refused':
+          this.ports.log.log('error', 'join-refused', { reason: a.reason, detail: a.detail });
+          break;
+        case 'alarm':
+          this.ports.log.log(a.raised ? 'warn' : 'info', 'alarm', { code: a.code, raised: a.raised, p: a.p });
+          break;
+        case 'units-gained':
+        case 'units-lost':
+        case 'members-changed':
+          this.ports.apps.deliver(a);
+          if (a.kind === 'members-changed') this.ports.log.log('info', 'members', { members: a.members.map(formatIpv4) });
+          else this.ports.log.log('debug', a.kind, { count: a.units.length });
+          break;
+        default:
+          break;
+      }
+      for (const l of this.listeners) l(a);
+    }
+    this.schedule();
+  }
+
+  private approve(requestId: number, a: Extract<Action, { kind: 'approve-join' }>): void {
+    const verdict = this.ports.apps.approve(a.candidate);
+    if (!(verdict instanceof Promise)) {
+      // Answer after the current batch, so the NAK "in progress" goes out first.
+      queueMicrotask(() => this.answer(requestId, verdict));
+      return;
+    }
+    verdict.then(
+      (v) => this.answer(requestId, v),
+      (e: unknown) => this.answer(requestId, { approve: false, reason: `application failed: ${e instanceof Error ? e.message : String(e)}` }),
+    );
+  }
+
+  private answer(requestId: number, verdict: Parameters<MemberCore['approvalResult']>[2]): void {
+    if (!this.stopped) this.apply(this.core.approvalResult(this.ports.clock.now(), requestId, verdict));
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const at = this.core.nextWakeAt();
+    if (at === this.timerAt) return;
+    this.cancelTimer?.();
+    this.timerAt = at;
+    if (!Number.isFinite(at)) return;
+    this.cancelTimer = this.ports.timers.after(at - this.ports.clock.now(), () => {
+      this.timerAt = Infinity;
+      this.cancelTimer = null;
+      if (!this.stopped) this.apply(this.core.tick(this.ports.clock.now()));
+    });
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * `shoal run --config <file>` runs one member in the foreground until SIGTERM
+ * or SIGINT. `shoal status | members | units` ask a running member over its
+ * admin socket (`--socket`, default from SHOAL_ADMIN_SOCKET or
+ * /run/shoal/shoal.sock), with `--json` for automation.
+ */
+import { Command } from 'commander';
+import { DEFAULT_ADMIN_SOCKET } from '../../../daemon/config.js';
+import { askMember } from '../../admin/client.js';
+import type { AdminCommand } from '../../admin/protocol.js';
+import type { MemberView, StatusView, UnitsView } from '../../admin/views.js';
+import { formatTable, printJson, printLine } from '../output.js';
+
+function defaultSocket(): string {
+  return process.env['SHOAL_ADMIN_SOCKET'] ?? DEFAULT_ADMIN_SOCKET;
+}
+
+export function runCommand(): Command {
+  return new Command('run')
+    .description('run one cluster member in the foreground (logs are JSON lines on stderr)')
+    .requiredOption('-c, --config <file>', 'member configuration (JSON)')
+    .action(async (opts: { config: string }) => {
+      const { startDaemon } = await import('../../../daemon/daemon.js');
+      const daemon = await startDaemon(opts.config);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      await daemon.stop();
+    });
+}
+
+function query(name: AdminCommand, description: string, show: (result: unknown) => void): Command {
+  return new Command(name)
+    .description(description)
+    .option('-s, --socket <path>', 'admin socket of the member', defaultSocket())
+    .option('--json', 'print JSON')
+    .action(async (opts: { socket: string; json?: boolean }) => {
+      const result = await askMember(opts.socket, name);
+      if (opts.json) printJson(result);
+      else show(result);
+    });
+}
+
+/** Unit numbers as compact ranges: "0-3 7 9-12". */
+export function unitRanges(units: readonly number[]): string {
+  const out: string[] = [];
+  let start = -1;
+  let prev = -2;
+  for (const u of [...units].sort((a, b) => a - b)) {
+    if (u !== prev + 1) {
+      if (start >= 0) out.push(start === prev ? `${start}` : `${start}-${prev}`);
+      start = u;
+    }
+    prev = u;
+  }
+  if (start >= 0) out.push(start === prev ? `${start}` : `${start}-${prev}`);
+  return out.join(' ');
+}
+
+export function queryCommands(): Command[] {
+  return [
+    query('status', "this member's role, master, term and counters", (r) => {
+      const s = r as StatusView;
+      printLine(`cluster ${s.cluster}: member ${s.self} is ${s.role}; master ${s.master ?? 'none'} (term ${s.term})`);
+      printLine(`members ${s.members}, keepalives per window n=${s.n}, units served ${s.servedUnits}, key epoch ${s.keyEpoch}`);
+      const counters = Object.entries(s.counters).sort(([a], [b]) => a.localeCompare(b));
+      if (counters.length > 0) printLine(formatTable(counters, [{ header: 'COUNTER', value: ([k]) => k }, { header: 'VALUE', value: ([, v]) => v }]));
+    }),
+    query('members', 'the members as this member sees them', (r) => {
+      const rows = r as MemberView[];
+      printLine(
+        formatTable(rows, [
+          { header: 'MEMBER', value: (m) => m.address + (m.self ? ' *' : '') },
+          { header: 'ROLE', value: (m) => m.role },
+          { header: 'UNITS', value: (m) => m.units },
+          { header: 'LOSS P', value: (m) => (m.loss === null ? '—' : m.loss.toFixed(4)), align: 'right' },
+        ]),
+      );
+    }),
+    query('units', 'the work-unit table: units per owner, and the units this member serves', (r) => {
+      const v = r as UnitsView;
+      const perOwner = new Map<string, number>();
+      for (const o of v.owners) perOwner.set(o ?? 'unassigned', (perOwner.get(o ?? 'unassigned') ?? 0) + 1);
+      printLine(formatTable([...perOwner].sort(([a], [b]) => a.localeCompare(b)), [
+        { header: 'OWNER', value: ([o]) => o },
+        { header: 'UNITS', value: ([, n]) => n },
+      ]));
+      printLine(`${v.self} serves ${v.served.length} units: ${unitRanges(v.served) || 'none'}`);
+    }),
+  ];
+}
