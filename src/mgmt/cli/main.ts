@@ -4,23 +4,10 @@
  * every outcome to an exit code (0 ok, 1 check failed, 2 usage) with at most
  * one line on stderr. SHOAL_DEBUG=1 adds the stack of an unexpected error.
  */
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { ShoalError } from '../../lib/errors.js';
-import { labCommand } from './commands/lab.js';
-import { queryCommands, runCommand } from './commands/member.js';
-import { simCommand } from './commands/sim.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, printError } from './output.js';
-import { packageVersion } from './version.js';
-
-function buildProgram(): Command {
-  const program = new Command('shoal')
-    .description('Shoal: a clustered VPN tunnel-server appliance (WO 00/31945 load distribution)')
-    .version(packageVersion(), '-V, --version')
-    .exitOverride()
-    .configureOutput({ outputError: (text, write) => printError(text, { write }) });
-  for (const command of [runCommand(), ...queryCommands(), simCommand(), labCommand()]) program.addCommand(command.copyInheritedSettings(program));
-  return program;
-}
+import { buildProgram } from './program.js';
 
 async function main(argv: string[]): Promise<number> {
   try {
