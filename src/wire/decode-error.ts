@@ -9,6 +9,7 @@ export type DecodeFailure =
   | 'bad-version'
   | 'unknown-type'
   | 'bad-length'
+  | 'bad-checksum'
   | 'bad-value';
 
 export class DecodeError extends Error {
