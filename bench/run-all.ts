@@ -10,11 +10,13 @@ import { formatResult, type BenchResult } from './result.js';
 import { run as distribution } from './distribution.js';
 import { run as filter } from './filter.js';
 import { run as simulator } from './simulator.js';
+import { run as tap } from './tap.js';
 
 const benches: [string, () => Promise<BenchResult[]>][] = [
   ['filter', filter],
   ['distribution', distribution],
   ['simulator', simulator],
+  ['tap', tap],
 ];
 
 const results: BenchResult[] = [];

@@ -10,8 +10,11 @@
  *     "interconnect": { "group": "239.255.83.72", "port": 5400 },
  *     "admin":    { "socket": "/run/shoal/m1.sock" },
  *     "log":      { "level": "info" },
- *     "timing":   { "watchdogMs": 200 }
+ *     "timing":   { "watchdogMs": 200 },
+ *     "outer":    { "tap": "tapo", "mode": "unicast", "address": "198.18.1.10",
+ *                   "subnet": "198.18.1.0/24", "gateway": "198.18.1.1", "mtu": 1500 }
  *   }
+ * Without "outer" the member runs the control plane only.
  * Relative paths are relative to the configuration file.
  */
 import { createHash } from 'node:crypto';
@@ -19,6 +22,7 @@ import { DEFAULT_TIMING, type MembershipTiming } from '../cluster/membership/con
 import { ShoalError } from '../lib/errors.js';
 import { parseIpv4 } from '../lib/ipv4.js';
 import type { LogLevel } from '../mgmt/log.js';
+import { DELIVERY_MODES, type DeliveryMode } from '../stack/delivery-mode.js';
 
 export interface DaemonConfig {
   clusterName: string;
@@ -35,6 +39,16 @@ export interface DaemonConfig {
   adminSocket: string;
   logLevel: LogLevel;
   timing: MembershipTiming;
+  outer?: OuterConfig;
+}
+
+export interface OuterConfig {
+  tap: string;
+  mode: DeliveryMode;
+  clusterIp: number;
+  subnet: { base: number; prefixLen: number };
+  gateway: number;
+  mtu: number;
 }
 
 export const DEFAULT_GROUP = '239.255.83.72';
@@ -114,7 +128,9 @@ export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => stri
   }
 
   const name = str(cluster, 'name', 'cluster');
+  const outer = root.outer === undefined ? undefined : parseOuter(obj(root.outer, 'outer'));
   return {
+    ...(outer ? { outer } : {}),
     clusterName: name,
     clusterId: clusterIdOf(name),
     configVersion: int(cluster, 'configVersion', 'cluster', 0, 0xffffffff, 1),
@@ -129,5 +145,22 @@ export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => stri
     adminSocket: resolvePath(str(admin, 'socket', 'admin', DEFAULT_ADMIN_SOCKET)),
     logLevel: level as LogLevel,
     timing: t,
+  };
+}
+
+function parseOuter(o: Obj): OuterConfig {
+  const mode = str(o, 'mode', 'outer', 'unicast');
+  if (!DELIVERY_MODES.includes(mode as DeliveryMode)) bad('outer.mode', `must be one of ${DELIVERY_MODES.join(', ')}`);
+  const subnet = str(o, 'subnet', 'outer');
+  const m = /^(.+)\/(\d{1,2})$/.exec(subnet);
+  const prefixLen = Number(m?.[2]);
+  if (!m || prefixLen > 30) bad('outer.subnet', `'${subnet}' is not an IPv4 prefix like 198.18.1.0/24`);
+  return {
+    tap: str(o, 'tap', 'outer'),
+    mode: mode as DeliveryMode,
+    clusterIp: parseIpv4(ipv4(o, 'address', 'outer')),
+    subnet: { base: parseIpv4(ipv4({ base: m[1] }, 'base', 'outer.subnet')), prefixLen },
+    gateway: parseIpv4(ipv4(o, 'gateway', 'outer')),
+    mtu: int(o, 'mtu', 'outer', 576, 9000, 1500),
   };
 }

@@ -21,7 +21,10 @@ import { jsonLogger, type Logger } from '../mgmt/log.js';
 import { UdpControlTransport } from '../ports/control-transport-udp.js';
 import { cryptoRandom } from '../ports/crypto-random.js';
 import { systemClock, systemTimers } from '../ports/timers.js';
+import { openLinuxTap } from '../ports/tap-linux.js';
+import { memberMac } from '../stack/delivery-mode.js';
 import { parseDaemonConfig, type DaemonConfig } from './config.js';
+import { DataPlane } from './data-plane.js';
 import { loadCredentials } from './credentials.js';
 import { MemberRunner } from './member-runner.js';
 
@@ -64,12 +67,26 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
   const transport = await UdpControlTransport.open({ address: config.memberAddress, group: config.group, port: config.port });
   const host = new AppHost(apps ?? [new DemoApp({ maxEvents: 100 })]);
   const runner = new MemberRunner(core, { transport, clock: systemClock, timers: systemTimers, apps: host, log: logger });
+  let dataPlane: DataPlane | null = null;
+  if (config.outer) {
+    const o = config.outer;
+    try {
+      const tap = openLinuxTap({ name: o.tap, kind: 'tap' });
+      const ownMac = memberMac(parseIpv4(config.memberAddress), 'outer');
+      dataPlane = new DataPlane(tap, core, { mode: o.mode, clusterIp: o.clusterIp, ownMac, subnet: o.subnet, defaultGateway: o.gateway, mtu: o.mtu }, systemClock, systemTimers, logger);
+    } catch (e) {
+      await transport.close();
+      throw e;
+    }
+    const dp = dataPlane;
+    runner.onAction((a) => dp.onAction(a));
+  }
   let admin: AdminServer;
   try {
     admin = await AdminServer.listen(config.adminSocket, (command) => {
       switch (command) {
         case 'status':
-          return statusView(core, config.clusterName);
+          return { ...statusView(core, config.clusterName), dataPlane: dataPlane?.counters() ?? null };
         case 'members':
           return membersView(core);
         case 'units':
@@ -77,15 +94,18 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
       }
     });
   } catch (e) {
+    dataPlane?.stop();
     await transport.close();
     throw e;
   }
+  dataPlane?.start();
   runner.start();
   logger.log('info', 'started', { cluster: config.clusterName, admin: config.adminSocket, group: config.group, port: config.port });
   return {
     config,
     runner,
     async stop() {
+      dataPlane?.stop();
       await admin.close();
       await runner.stop();
       logger.log('info', 'stopped');
