@@ -4,23 +4,27 @@
  *
  *   up:     checks → state file ("building") → commands.ts phases → state file ("up")
  *           (on a failed command: down, then one LAB_COMMAND_FAILED error)
- *   down:   `ip netns list` → delete every `shl-<lab>-*` namespace → remove the state file
+ *   down:   stop the lab's member daemons (by recorded PID, members.ts) → `ip netns list`
+ *           → delete every `shl-<lab>-*` namespace → remove the state file and the lab directory
  *           (works with a lost state file or after a crash; a second down does nothing)
+ *   grow:   one more member: only its namespace, links, taps and bridges are made
  *   status: state file + `ip netns list` → the node table and the cluster addresses
  *   exec:   `ip netns exec <ns> argv…` with our stdio; resolves to its exit code
  *
- * `down` does not stop processes running inside the namespaces (whoever started
- * them stops them); the kernel frees a namespace when its last process leaves.
+ * `down` stops only the member daemons the lab started; other processes inside
+ * the namespaces are left to whoever started them (the kernel frees a
+ * namespace when its last process leaves).
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ShoalError } from '../lib/errors.js';
 import { COMMAND_NOT_FOUND, type CommandRunner } from '../ports/command.js';
 import { execCommand, ipVersionCommand, labDownCommands, labUpCommands, netnsListCommand, parseNetnsList, type CommandStep } from './commands.js';
-import { addressAfter, CLUSTER, findNode, labPrefix, planLab, validateLabOptions, type LabOptions, type LabPlan, type NodeRole } from './plan.js';
+import { LAB_RUN_DIR, LabMembers, type PkiFiles } from './members.js';
+import { addressAfter, CLUSTER, findNode, LAB_LIMITS, labPrefix, planLab, validateLabOptions, type LabOptions, type LabPlan, type NodeRole } from './plan.js';
 
-export const DEFAULT_STATE_DIR = '/run/shoal-lab';
+export const DEFAULT_STATE_DIR = LAB_RUN_DIR;
 
 export interface LabEnvironment {
   runner: CommandRunner;
@@ -51,9 +55,21 @@ export interface LabUpReport {
 
 export interface LabDownReport {
   name: string;
+  /** Member daemons stopped (SIGTERM, then SIGKILL), by recorded PID. */
+  stoppedDaemons: { member: number; pid: number }[];
   removedNamespaces: string[];
   removedStateFile: boolean;
+  /** Whether the lab directory (PKI, configurations, logs) existed and was removed. */
+  removedLabDir: boolean;
   elapsedMs: number;
+}
+
+export interface LabGrowReport {
+  /** The new member's number. */
+  member: number;
+  status: LabStatus;
+  elapsedMs: number;
+  commands: number;
 }
 
 export interface LabNodeStatus {
@@ -65,8 +81,10 @@ export interface LabNodeStatus {
   /** The client's extra addresses; null elsewhere or when there are none. */
   extraAddresses: { first: string; last: string; count: number } | null;
   memberId: string | null;
-  /** Member certificate paths: not made by the lab yet (always null for now). */
-  certificates: null;
+  /** A member's daemon: its recorded PID (null if never started) and whether it runs; null for other nodes. */
+  daemon: { pid: number | null; running: boolean } | null;
+  /** A member's dev CA, certificate and key files once made; null before, and for other nodes. */
+  certificates: PkiFiles | null;
 }
 
 export interface LabStatus {
@@ -89,12 +107,15 @@ export class NamespaceLab {
   readonly #stateDir: string;
   readonly #isRoot: () => boolean;
   readonly #now: () => number;
+  /** The lab's member daemons (in `<stateDir>/<name>/`). */
+  readonly members: LabMembers;
 
   constructor(env: LabEnvironment) {
     this.#runner = env.runner;
     this.#stateDir = env.stateDir ?? DEFAULT_STATE_DIR;
     this.#isRoot = env.isRoot ?? (() => process.geteuid?.() === 0);
     this.#now = env.now ?? (() => performance.now());
+    this.members = new LabMembers({ stateDir: this.#stateDir, runner: this.#runner });
   }
 
   stateFile(name: string): string {
@@ -135,6 +156,7 @@ export class NamespaceLab {
     const started = this.#now();
     validateLabOptions({ name, members: 1, clientAddresses: 0 });
     await this.#preflight();
+    const stoppedDaemons = await this.members.stopAll(name);
     const namespaces = await this.#labNamespaces(name);
     await this.#runPhases(labDownCommands(namespaces));
     const left = await this.#labNamespaces(name);
@@ -144,7 +166,35 @@ export class NamespaceLab {
       if (e.code !== 'ENOENT') throw e;
       removedStateFile = false;
     });
-    return { name, removedNamespaces: namespaces, removedStateFile, elapsedMs: this.#now() - started };
+    const labDir = this.members.labDir(name);
+    const removedLabDir = await stat(labDir).then(
+      () => true,
+      () => false,
+    );
+    await rm(labDir, { recursive: true, force: true });
+    return { name, stoppedDaemons, removedNamespaces: namespaces, removedStateFile, removedLabDir, elapsedMs: this.#now() - started };
+  }
+
+  /** Add one member to a lab that is up: only the new member's namespace, links, taps and bridges are made. */
+  async grow(name: string): Promise<LabGrowReport> {
+    const started = this.#now();
+    validateLabOptions({ name, members: 1, clientAddresses: 0 });
+    await this.#preflight();
+    const { state } = await this.#requireLab(name);
+    if (state.phase !== 'up') throw new ShoalError('LAB_NOT_UP', `lab '${name}' did not finish building: run \`shoal lab down --name ${name}\``);
+    const member = state.members + 1;
+    if (member > LAB_LIMITS.members.max) throw new ShoalError('LAB_FULL', `lab '${name}' already has ${state.members} members, the most it takes`);
+    const plan = planLab({ name, members: member, clientAddresses: state.clientAddresses });
+    const steps = memberAddCommands(plan, member);
+    const namespace = `${plan.prefix}m${member}`;
+    try {
+      await this.#runPhases(steps);
+    } catch (e) {
+      await this.#runner.run(['ip', 'netns', 'del', namespace]).catch(() => undefined);
+      throw e;
+    }
+    await this.#writeState({ ...state, members: member, namespaces: plan.namespaces });
+    return { member, status: await this.status(name), elapsedMs: this.#now() - started, commands: steps.length };
   }
 
   async status(name: string): Promise<LabStatus> {
@@ -159,7 +209,8 @@ export class NamespaceLab {
         present: present.has(n.namespace),
         extraAddresses:
           x !== null && x.namespace === n.namespace ? { first: x.first, last: addressAfter(x.first, x.count - 1), count: x.count } : null,
-        certificates: null,
+        daemon: n.role === 'member' ? daemonOf(this.members, name, n.node) : null,
+        certificates: n.role === 'member' ? this.members.pkiFiles(name, memberNumber(n.node)) : null,
       }),
     );
     return {
@@ -256,6 +307,36 @@ export class NamespaceLab {
     await writeFile(`${file}.tmp`, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
     await rename(`${file}.tmp`, file);
   }
+}
+
+function memberNumber(node: string): number {
+  return Number(node.slice(1));
+}
+
+function daemonOf(members: LabMembers, name: string, node: string): { pid: number | null; running: boolean } {
+  const d = members.daemon(name, memberNumber(node));
+  return { pid: d.pid, running: d.running };
+}
+
+/**
+ * The commands that add member `i` of `plan` to a lab built with i−1 members:
+ * the steps of labUpCommands(plan) for its namespace, and from the switch's
+ * batch only the lines naming the switch ends of its links.
+ */
+export function memberAddCommands(plan: LabPlan, i: number): CommandStep[] {
+  const namespace = `${plan.prefix}m${i}`;
+  const sw = plan.namespaces[0] ?? '';
+  const swEnds = new Set(plan.links.filter((l) => l.b.namespace === namespace && l.a.namespace === sw).map((l) => l.a.dev));
+  const steps: CommandStep[] = [{ argv: ['ip', '-batch', '-'], input: `netns add ${namespace}\n`, phase: 0 }];
+  for (const s of labUpCommands(plan)) {
+    const argv = s.argv.join(' ');
+    if (argv.startsWith(`ip netns exec ${namespace} `) || argv === `ip -n ${namespace} -batch -`) steps.push(s);
+    else if (argv === `ip -n ${sw} -batch -`) {
+      const lines = (s.input ?? '').split('\n').filter((line) => line.split(' ').some((word) => swEnds.has(word)));
+      if (lines.length > 0) steps.push({ ...s, input: `${lines.join('\n')}\n` });
+    }
+  }
+  return steps;
 }
 
 function commandFailed(argv: readonly string[], stderr: string): ShoalError {

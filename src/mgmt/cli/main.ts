@@ -26,4 +26,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `shoal status | head` closes the pipe early: that is not an error worth a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);
+  throw e;
+});
+
 process.exitCode = await main(process.argv);
