@@ -5,14 +5,13 @@
  * SIGKILL of the master. Runs as root (CI does); a missing privilege fails.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { askMember } from '../../src/mgmt/admin/client.js';
 import type { MemberView, StatusView, UnitsView } from '../../src/mgmt/admin/views.js';
-import { makeDevCluster } from '../../src/pki/dev-pki.js';
-import { certificatePem, privateKeyPem } from '../../src/pki/pem.js';
+import { writeDevMembers } from '../support/dev-members.js';
 import { deleteNamespaces, interconnect, listNamespaces, runPrefix, sh, spawnIn } from '../support/netns.js';
 
 const MEMBERS = 3;
@@ -47,23 +46,18 @@ async function statuses(ids: number[]): Promise<(StatusView | null)[]> {
 beforeAll(async () => {
   sh(['test', '-f', CLI]); // dist is built by `npm test` before vitest
   const net = interconnect(prefix, MEMBERS);
-  const dev = await makeDevCluster({ count: MEMBERS, firstIp: net.address(1), notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 86_400_000) });
-  writeFileSync(join(dir, 'ca.pem'), certificatePem(dev.ca.rootDer));
-  dev.members.forEach((m, k) => {
+  const configs = await writeDevMembers(dir, MEMBERS, net.address(1), (i, pem) => ({
+    cluster: { name: `wire-${prefix}`, configVersion: 1 },
+    member: { address: net.address(i), certificate: pem.certificate, key: pem.key },
+    trust: { ca: [pem.ca] },
+    interconnect: { group: '239.255.83.72', port: 5400 },
+    admin: { socket: socket(i) },
+    log: { level: 'info' },
+  }));
+  configs.forEach((config, k) => {
     const i = k + 1;
-    writeFileSync(join(dir, `m${i}.pem`), m.chain.map(certificatePem).join(''));
-    writeFileSync(join(dir, `m${i}.key`), privateKeyPem(m.privateKey), { mode: 0o600 });
-    const config = {
-      cluster: { name: `wire-${prefix}`, configVersion: 1 },
-      member: { address: net.address(i), certificate: `m${i}.pem`, key: `m${i}.key` },
-      trust: { ca: ['ca.pem'] },
-      interconnect: { group: '239.255.83.72', port: 5400 },
-      admin: { socket: socket(i) },
-      log: { level: 'info' },
-    };
-    writeFileSync(join(dir, `m${i}.json`), JSON.stringify(config, null, 2));
     logs.set(i, []);
-    const child = spawnIn(net.ns(i), [process.execPath, CLI, 'run', '--config', join(dir, `m${i}.json`)], (l) => logs.get(i)?.push(l));
+    const child = spawnIn(net.ns(i), [process.execPath, CLI, 'run', '--config', config], (l) => logs.get(i)?.push(l));
     procs.set(i, child);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,12 +17,11 @@ import { CLUSTER, LAB_ADDRESSES, memberAddress } from '../../src/lab/plan.js';
 import { parseIpv4 } from '../../src/lib/ipv4.js';
 import { askMember } from '../../src/mgmt/admin/client.js';
 import type { StatusView, UnitsView } from '../../src/mgmt/admin/views.js';
-import { makeDevCluster } from '../../src/pki/dev-pki.js';
-import { certificatePem, privateKeyPem } from '../../src/pki/pem.js';
 import { NodeCommandRunner } from '../../src/ports/command-node.js';
 import type { DeliveryMode } from '../../src/stack/delivery-mode.js';
 import { IP_PROTOCOL, encodeIpv4 } from '../../src/wire/ipv4.js';
 import { encodeUdp } from '../../src/wire/udp.js';
+import { writeDevMembers } from '../support/dev-members.js';
 
 const MEMBERS = 3;
 const ADDRESSES = 100;
@@ -72,24 +71,19 @@ function labWith(mode: DeliveryMode): void {
 
     beforeAll(async () => {
       await lab.up({ name, members: MEMBERS, clientAddresses: ADDRESSES });
-      const dev = await makeDevCluster({ count: MEMBERS, firstIp: memberAddress(1), notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 86_400_000) });
-      writeFileSync(join(dir, 'ca.pem'), certificatePem(dev.ca.rootDer));
-      dev.members.forEach((m, k) => {
+      const configs = await writeDevMembers(dir, MEMBERS, memberAddress(1), (i, pem) => ({
+        cluster: { name: `lab-${name}`, configVersion: 1 },
+        member: { address: memberAddress(i), certificate: pem.certificate, key: pem.key },
+        trust: { ca: [pem.ca] },
+        interconnect: { group: CLUSTER.controlGroup, port: CLUSTER.controlPort },
+        admin: { socket: socket(i) },
+        outer: { tap: 'tapo', mode, address: CLUSTER.outsideAddress, subnet: LAB_ADDRESSES.outerNetwork, gateway: LAB_ADDRESSES.routerOuter, mtu: 1500 },
+      }));
+      configs.forEach((config, k) => {
         const i = k + 1;
-        writeFileSync(join(dir, `m${i}.pem`), m.chain.map(certificatePem).join(''));
-        writeFileSync(join(dir, `m${i}.key`), privateKeyPem(m.privateKey), { mode: 0o600 });
-        const config = {
-          cluster: { name: `lab-${name}`, configVersion: 1 },
-          member: { address: memberAddress(i), certificate: `m${i}.pem`, key: `m${i}.key` },
-          trust: { ca: ['ca.pem'] },
-          interconnect: { group: CLUSTER.controlGroup, port: CLUSTER.controlPort },
-          admin: { socket: socket(i) },
-          outer: { tap: 'tapo', mode, address: CLUSTER.outsideAddress, subnet: LAB_ADDRESSES.outerNetwork, gateway: LAB_ADDRESSES.routerOuter, mtu: 1500 },
-        };
-        writeFileSync(join(dir, `m${i}.json`), JSON.stringify(config));
         const log: string[] = [];
         logs.push(log);
-        const child = spawn('ip', ['netns', 'exec', ns(`m${i}`), process.execPath, CLI, 'run', '--config', join(dir, `m${i}.json`)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn('ip', ['netns', 'exec', ns(`m${i}`), process.execPath, CLI, 'run', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
         child.stderr.on('data', (d: Buffer) => log.push(d.toString()));
         procs.push(child);
       });

@@ -10,14 +10,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNetnsList } from '../../src/lab/commands.js';
 import { DEFAULT_STATE_DIR, NamespaceLab, type LabStatus } from '../../src/lab/lab.js';
 import { labPrefix, planLab, type LabOptions } from '../../src/lab/plan.js';
 import { ShoalError } from '../../src/lib/errors.js';
-import { buildProgram } from '../../src/mgmt/cli/program.js';
 import { MemoryCommandRunner } from '../../src/ports/command-memory.js';
 import { NodeCommandRunner } from '../../src/ports/command-node.js';
+import { shoal } from '../support/cli-in-process.js';
 
 const runner = new NodeCommandRunner();
 const NAME = `t${process.pid}${randomBytes(3).toString('hex')}`;
@@ -66,25 +66,6 @@ async function ipv4(node: string): Promise<Map<string, string[]>> {
     addr_info: { local: string; prefixlen: number }[];
   }[];
   return new Map(list.map((l) => [l.ifname, l.addr_info.map((a) => `${a.local}/${a.prefixlen}`)]));
-}
-
-/** Run `shoal <args>` in process; stdout and the exit code it set. */
-async function shoal(...args: string[]): Promise<{ stdout: string; exitCode: number | undefined }> {
-  const program = buildProgram();
-  let stdout = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const before = process.exitCode;
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    const code = process.exitCode;
-    return { stdout, exitCode: typeof code === 'number' ? code : undefined };
-  } finally {
-    spy.mockRestore();
-    process.exitCode = before;
-  }
 }
 
 async function codeOf(p: Promise<unknown>): Promise<string> {

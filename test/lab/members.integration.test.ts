@@ -9,14 +9,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UNIT_COUNT } from '../../src/cluster/types.js';
 import { parseNetnsList } from '../../src/lab/commands.js';
 import { DEFAULT_STATE_DIR, memberAddCommands, NamespaceLab, type LabStatus } from '../../src/lab/lab.js';
 import type { ClusterReport, MemberObservation, TrafficReport } from '../../src/lab/members.js';
 import { labPrefix, planLab } from '../../src/lab/plan.js';
-import { buildProgram } from '../../src/mgmt/cli/program.js';
 import { NodeCommandRunner } from '../../src/ports/command-node.js';
+import { shoal } from '../support/cli-in-process.js';
 
 const runner = new NodeCommandRunner();
 const NAME = `mt${process.pid % 100000}${randomBytes(2).toString('hex')}`;
@@ -56,25 +56,6 @@ function record(): void {
   for (let i = 1; i <= 8; i++) {
     const d = members.daemon(NAME, i);
     if (d.pid !== null && d.running) recorded.set(d.pid, readFileSync(members.files(NAME, i).start, 'utf8').trim());
-  }
-}
-
-/** Run `shoal <args>` in process; its stdout and the exit code it set. */
-async function shoal(...args: string[]): Promise<{ stdout: string; exitCode: number | undefined }> {
-  const program = buildProgram();
-  let stdout = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const before = process.exitCode;
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    const code = process.exitCode;
-    return { stdout, exitCode: typeof code === 'number' ? code : undefined };
-  } finally {
-    spy.mockRestore();
-    process.exitCode = before;
   }
 }
 
