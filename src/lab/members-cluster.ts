@@ -7,6 +7,7 @@
  * A daemon that has exited while the lab waits fails the wait at once, with
  * the last line of its log, rather than letting it run into the timeout.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { UNIT_COUNT } from '../cluster/types.js';
@@ -209,6 +210,3 @@ function logTail(layout: MemberLayout, name: string, i: number): string {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

@@ -8,6 +8,7 @@
  * while /proc shows a live process with the recorded start time, so a PID the
  * kernel has reused is never signalled.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -189,6 +190,3 @@ function isLive(pid: number, startTime: string): boolean {
   return procStat(pid)?.startTime === startTime;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

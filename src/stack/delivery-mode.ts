@@ -12,6 +12,7 @@
  *               member accepts it.
  */
 import type { Ipv4 } from '../lib/ipv4.js';
+import { isBroadcastMac, macEquals } from '../wire/ethernet.js';
 import type { MemberId } from '../cluster/types.js';
 
 export type DeliveryMode = 'forwarding' | 'unicast' | 'multicast';
@@ -49,14 +50,17 @@ export function arpAnswerMac(mode: DeliveryMode, clusterIp: Ipv4, ownMac: Uint8A
   }
 }
 
-/** Whether a member takes a frame addressed to `dst` off the wire at all (before the filter). */
-export function acceptsFrame(mode: DeliveryMode, dst: Uint8Array, ownMac: Uint8Array, clusterIp: Ipv4): boolean {
-  if (equal(dst, ownMac) || dst.every((b) => b === 0xff)) return true;
-  if (mode === 'unicast') return equal(dst, sharedUnicastMac(clusterIp));
-  if (mode === 'multicast') return equal(dst, sharedMulticastMac(clusterIp));
-  return false;
+/**
+ * Which destination MACs a member takes off the wire (before the filter): its
+ * own, broadcast, and the mode's shared MAC. Built once per port, so the
+ * per-frame test allocates nothing.
+ */
+export function frameFilter(mode: DeliveryMode, ownMac: Uint8Array, clusterIp: Ipv4): (dst: Uint8Array) => boolean {
+  const shared = mode === 'unicast' ? sharedUnicastMac(clusterIp) : mode === 'multicast' ? sharedMulticastMac(clusterIp) : null;
+  return (dst) => macEquals(dst, ownMac) || isBroadcastMac(dst) || (shared !== null && macEquals(dst, shared));
 }
 
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+/** One-off form of frameFilter. */
+export function acceptsFrame(mode: DeliveryMode, dst: Uint8Array, ownMac: Uint8Array, clusterIp: Ipv4): boolean {
+  return frameFilter(mode, ownMac, clusterIp)(dst);
 }

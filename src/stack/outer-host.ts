@@ -18,9 +18,9 @@ import type { Ipv4 } from '../lib/ipv4.js';
 import { ARP_OP, decodeArp, encodeArp, type ArpPacket } from '../wire/arp.js';
 import { ETHERTYPE, broadcastMac, decodeEthernet, encodeEthernet, zeroMac, type Mac } from '../wire/ethernet.js';
 import { UNREACHABLE_CODE, decodeIcmp, destinationUnreachable, echoReplyTo, encodeIcmp } from '../wire/icmp.js';
-import { IP_PROTOCOL, decodeIpv4, encodeIpv4, isFragment } from '../wire/ipv4.js';
+import { IP_PROTOCOL, decodeIpv4, encodeIpv4, isFragment, type Ipv4Datagram } from '../wire/ipv4.js';
 import { decodeUdp, encodeUdp } from '../wire/udp.js';
-import { acceptsFrame, arpAnswerMac, type DeliveryMode } from './delivery-mode.js';
+import { arpAnswerMac, frameFilter, type DeliveryMode } from './delivery-mode.js';
 import { Reassembler, fragment } from './ipv4-fragments.js';
 import { NeighbourCache } from './neighbour-cache.js';
 
@@ -53,11 +53,20 @@ export class OuterHost {
   private readonly reassembler = new Reassembler();
   private readonly services = new Map<number, UdpService>([[UDP_ECHO_PORT, (p) => [p]]]);
   private ipId = 1;
+  private readonly accepts: (dst: Mac) => boolean;
+  /** The MAC the master gives out for the cluster address (this mode's). */
+  private readonly answerMac: Mac;
+  private readonly subnetMask: number;
 
   constructor(
     private readonly cfg: OuterHostConfig,
     private readonly ownership: Ownership,
-  ) {}
+  ) {
+    this.accepts = frameFilter(cfg.mode, cfg.ownMac, cfg.clusterIp);
+    this.answerMac = arpAnswerMac(cfg.mode, cfg.clusterIp, cfg.ownMac);
+    const len = cfg.subnet.prefixLen;
+    this.subnetMask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  }
 
   private count(name: string): void {
     this.counters.set(name, (this.counters.get(name) ?? 0) + 1);
@@ -73,7 +82,7 @@ export class OuterHost {
     const eth = decodeEthernet(frame);
     if (!eth.ok) return this.dropped('malformed-frame');
     const { dst, etherType, payload } = eth.value;
-    if (!acceptsFrame(this.cfg.mode, dst, this.cfg.ownMac, this.cfg.clusterIp)) return this.dropped('not-our-mac');
+    if (!this.accepts(dst)) return this.dropped('not-our-mac');
     if (etherType === ETHERTYPE.ARP) return this.arp(now, payload);
     if (etherType === ETHERTYPE.IPV4) return this.ipv4(now, payload, true);
     return this.dropped('other-ethertype');
@@ -86,8 +95,7 @@ export class OuterHost {
 
   /** On becoming master: announce the cluster address with this mode's MAC (gratuitous ARP). */
   announce(): HostEffect[] {
-    const mac = arpAnswerMac(this.cfg.mode, this.cfg.clusterIp, this.cfg.ownMac);
-    const arp: ArpPacket = { op: ARP_OP.REQUEST, senderMac: mac, senderIp: this.cfg.clusterIp, targetMac: zeroMac(), targetIp: this.cfg.clusterIp };
+    const arp: ArpPacket = { op: ARP_OP.REQUEST, senderMac: this.answerMac, senderIp: this.cfg.clusterIp, targetMac: zeroMac(), targetIp: this.cfg.clusterIp };
     this.count('gratuitous-arp');
     return [this.frame(broadcastMac(), ETHERTYPE.ARP, encodeArp(arp))];
   }
@@ -116,11 +124,11 @@ export class OuterHost {
     const p = d.value;
     const out: HostEffect[] = [];
     if (p.senderIp !== 0 && p.senderIp !== this.cfg.clusterIp) {
-      for (const packet of this.neighbours.learn(now, p.senderIp, p.senderMac)) out.push(...this.transmit(now, packet));
+      // Packets that waited for this neighbour: its MAC is the one just learnt.
+      for (const packet of this.neighbours.learn(now, p.senderIp, p.senderMac)) out.push(...this.framesTo(p.senderMac, packet));
     }
     if (p.op === ARP_OP.REQUEST && p.targetIp === this.cfg.clusterIp && p.senderIp !== this.cfg.clusterIp && this.ownership.isMaster()) {
-      const mac = arpAnswerMac(this.cfg.mode, this.cfg.clusterIp, this.cfg.ownMac);
-      const reply: ArpPacket = { op: ARP_OP.REPLY, senderMac: mac, senderIp: this.cfg.clusterIp, targetMac: p.senderMac, targetIp: p.senderIp };
+      const reply: ArpPacket = { op: ARP_OP.REPLY, senderMac: this.answerMac, senderIp: this.cfg.clusterIp, targetMac: p.senderMac, targetIp: p.senderIp };
       this.count('arp-answered');
       out.push(this.frame(p.senderMac, ETHERTYPE.ARP, encodeArp(reply)));
     }
@@ -132,11 +140,15 @@ export class OuterHost {
     if (!d.ok) return this.dropped('malformed-ip');
     if (d.value.header.dst !== this.cfg.clusterIp) return this.dropped('not-cluster-address');
     let packet = bytes;
+    let datagram = d.value;
     if (isFragment(d.value.header)) {
       // Every member reassembles: the fragments of one datagram may classify to different units.
       const r = this.reassembler.accept(now, bytes);
       if (!('complete' in r)) return 'drop' in r ? this.dropped(`fragment-${r.drop}`) : [];
       packet = r.complete;
+      const whole = decodeIpv4(packet);
+      if (!whole.ok) return this.dropped('malformed-ip');
+      datagram = whole.value;
     }
     const unit = classifyInbound(packet);
     if (unit < 0) return this.dropped('unclassifiable');
@@ -148,13 +160,11 @@ export class OuterHost {
       return this.dropped('not-mine');
     }
     this.count('mine');
-    return this.deliver(now, packet, unit);
+    return this.deliver(now, packet, datagram, unit);
   }
 
-  private deliver(now: number, packet: Uint8Array, unit: UnitId): HostEffect[] {
-    const d = decodeIpv4(packet);
-    if (!d.ok) return this.dropped('malformed-ip');
-    const { header, payload } = d.value;
+  private deliver(now: number, packet: Uint8Array, datagram: Ipv4Datagram, unit: UnitId): HostEffect[] {
+    const { header, payload } = datagram;
     if (header.protocol === IP_PROTOCOL.ICMP) {
       const m = decodeIcmp(payload);
       if (!m.ok) return this.dropped('malformed-icmp');
@@ -202,25 +212,22 @@ export class OuterHost {
       },
       payload,
     });
-    return this.transmit(now, packet);
-  }
-
-  private nextHop(dst: Ipv4): Ipv4 {
-    const { base, prefixLen } = this.cfg.subnet;
-    const mask = prefixLen === 0 ? 0 : (0xffffffff << (32 - prefixLen)) >>> 0;
-    return ((dst & mask) >>> 0) === ((base & mask) >>> 0) ? dst : this.cfg.defaultGateway;
-  }
-
-  private transmit(now: number, packet: Uint8Array): HostEffect[] {
-    const d = decodeIpv4(packet);
-    if (!d.ok) return this.dropped('malformed-ip');
-    const hop = this.nextHop(d.value.header.dst);
+    const hop = this.nextHop(dst);
     const found = this.neighbours.lookup(now, hop, packet);
     if ('dropped' in found) return this.dropped(`neighbour-${found.dropped}`);
     if ('queued' in found) return found.askNow ? [this.probe(hop)] : [];
+    return this.framesTo(found.mac, packet);
+  }
+
+  private nextHop(dst: Ipv4): Ipv4 {
+    return ((dst & this.subnetMask) >>> 0) === ((this.cfg.subnet.base & this.subnetMask) >>> 0) ? dst : this.cfg.defaultGateway;
+  }
+
+  /** One packet to a resolved next hop, fragmented to the MTU. */
+  private framesTo(mac: Mac, packet: Uint8Array): HostEffect[] {
     const pieces = packet.length <= this.cfg.mtu ? { ok: true as const, fragments: [packet] } : fragment(packet, this.cfg.mtu);
     if (!pieces.ok) return this.dropped(`fragment-${pieces.refusal}`);
-    return pieces.fragments.map((f) => this.frame(found.mac, ETHERTYPE.IPV4, f));
+    return pieces.fragments.map((f) => this.frame(mac, ETHERTYPE.IPV4, f));
   }
 
   /** An ARP probe (sender IP 0.0.0.0): asks for `ip` without teaching anyone our address. */
