@@ -42,9 +42,9 @@
  *   MasterKeepalive    term u32 | n u8 | members list<u32> | tableDigest (8) | maxEpoch u32
  *   ClientKeepalive    keepaliveSeq u32 | tableDigest (8)
  *   ExitCluster        target u32 | reason u8 (ExitReason)
- *   WorkAssign         owner u32 | entries list<UnitEpoch>
+ *   WorkAssign         owner u32 | entries list<UnitEpoch> | markers list<u32> (count = entries')
  *   WorkDeassign       owner u32 | entries list<UnitEpoch>
- *   WorkAck            kind u8 (AckKind) | entries list<UnitEpoch>
+ *   WorkAck            kind u8 (AckKind) | entries list<UnitEpoch> | markers list<u32> (count = entries')
  *   TableRequest       (empty)
  *   TableSnapshot      target u32 | ownerCount u8 | ownerCount × u32
  *                      | UNIT_COUNT × (ownerIndex u8 (0xFF = none) | epoch u32 | state u8 (UnitState))

@@ -177,6 +177,13 @@ export interface WorkAssign {
   type: typeof MessageType.WorkAssign;
   owner: MemberId;
   entries: UnitEpoch[];
+  /**
+   * Parallel to `entries` (same length): the hand-over marker of each unit, a
+   * u32 the old owner's data plane reported when it let go (0 = none: a fresh
+   * assignment, or an old owner that could not say). The new owner's data plane
+   * replays only the packets it held after the one the marker names.
+   */
+  markers: number[];
 }
 
 export interface WorkDeassign {
@@ -192,6 +199,8 @@ export interface WorkAck {
   type: typeof MessageType.WorkAck;
   kind: AckKind;
   entries: UnitEpoch[];
+  /** Parallel to `entries`: on a Deassign ack, the marker of the last packet this member served per unit; else 0. */
+  markers: number[];
 }
 
 export interface TableRequest {

@@ -7,7 +7,7 @@ import { DemoApp, type DemoAppOptions } from '../apps/demo/demo-app.js';
 import type { MemberCredentials } from '../cluster/auth/trust.js';
 import type { RoleName } from '../cluster/membership/actions.js';
 import type { MemberCore } from '../cluster/membership/core.js';
-import type { MemberId } from '../cluster/types.js';
+import type { MemberId, UnitId } from '../cluster/types.js';
 
 export interface SimMemberSpec {
   id: MemberId;
@@ -16,6 +16,8 @@ export interface SimMemberSpec {
   demo?: DemoAppOptions;
   /** Simulated time the applications take to answer approveJoin. */
   approvalLatencyMs?: number;
+  /** Stands for the data plane's hand-over marker query (MemberConfig.handoffMarker). */
+  handoffMarker?: (unit: UnitId) => number;
 }
 
 export interface RoleChange {

@@ -45,6 +45,8 @@ export class Simulation {
   readonly afterEach: ((sim: Simulation) => void)[] = [];
   /** Sees every datagram a member sends (tests capture real messages to forge or replay them). */
   readonly taps: ((from: MemberId, bytes: Uint8Array, message: ControlMessage) => void)[] = [];
+  /** Sees every action a member's core returns, before the simulation applies it. */
+  readonly actionTaps: ((member: MemberId, action: Action) => void)[] = [];
   events = 0;
   /** The member the last event changed (invariant checks look at it). */
   lastTouched: SimNode | null = null;
@@ -73,6 +75,7 @@ export class Simulation {
       trust: this.options.trust,
       timing: this.timing,
       maxSkewMs: 30_000,
+      ...(spec.handoffMarker ? { handoffMarker: spec.handoffMarker } : {}),
     };
   }
 
@@ -133,6 +136,7 @@ export class Simulation {
   private apply(node: SimNode, actions: Action[]): void {
     this.lastTouched = node;
     for (const a of actions) {
+      for (const tap of this.actionTaps) tap(node.id, a);
       switch (a.kind) {
         case 'send':
           for (const tap of this.taps) tap(node.id, a.bytes, a.message);

@@ -7,6 +7,7 @@ import {
   MAX_FRAME_LENGTH,
 } from '../../src/cluster/control-codec.js';
 import {
+  AckKind,
   MAC_LENGTH,
   MessageType,
   UnitState,
@@ -64,8 +65,12 @@ describe('encoders refuse what the layout cannot carry (RangeError)', () => {
       { type: MessageType.ClientKeepalive, keepaliveSeq: 1, tableDigest: new Uint8Array(7) },
       { type: MessageType.OtherMasterExists, target: 1, memberCount: 0x10000, term: 1 },
       { type: MessageType.ExitCluster, target: 0, reason: 0 as never },
-      { type: MessageType.WorkAck, kind: 3 as never, entries: [] },
-      { type: MessageType.WorkAssign, owner: 1, entries: [{ unit: -1, epoch: 1 }] },
+      { type: MessageType.WorkAck, kind: 3 as never, entries: [], markers: [] },
+      { type: MessageType.WorkAssign, owner: 1, entries: [{ unit: -1, epoch: 1 }], markers: [0] },
+      { type: MessageType.WorkAssign, owner: 1, entries: [{ unit: 1, epoch: 1 }], markers: [] },
+      { type: MessageType.WorkAck, kind: AckKind.Deassign, entries: [], markers: [7] },
+      { type: MessageType.WorkAck, kind: AckKind.Deassign, entries: [{ unit: 1, epoch: 1 }], markers: [2 ** 32] },
+      { type: MessageType.WorkAck, kind: AckKind.Deassign, entries: [{ unit: 1, epoch: 1 }], markers: [-1] },
       { type: MessageType.StateSync, app: 256, unit: 0, syncSeq: 0, payload: new Uint8Array(0) },
       { type: MessageType.StateSync, app: 1, unit: 0, syncSeq: 0, payload: new Uint8Array(60001) },
       { type: MessageType.StateAck, app: 1, unit: 1024, syncSeq: 0 },

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeFrame, MAX_FRAME_LENGTH } from '../../src/cluster/control-codec.js';
 import { readFrame } from '../../src/cluster/control-codec/frame.js';
-import { MessageType, type MessageType as MessageTypeT } from '../../src/cluster/messages.js';
+import { AckKind, MessageType, type MessageType as MessageTypeT } from '../../src/cluster/messages.js';
 import { UNIT_COUNT } from '../../src/cluster/types.js';
 import type { ByteWriter } from '../../src/wire/byte-writer.js';
 import { DecodeError, type DecodeFailure } from '../../src/wire/decode-error.js';
@@ -157,8 +157,10 @@ describe('body value rules', () => {
   it('a unit at or above UNIT_COUNT is "bad-value" wherever a unit appears', () => {
     fc.assert(
       fc.property(arbBadUnit, (unit) => {
-        expect(reasonOf(frameOf(MessageType.WorkAssign, (w) => w.u32(1).u16(1).u16(unit).u32(1)))).toBe('bad-value');
-        expect(reasonOf(frameOf(MessageType.WorkAck, (w) => w.u8(1).u16(2).u16(5).u32(1).u16(unit).u32(1)))).toBe('bad-value');
+        expect(reasonOf(frameOf(MessageType.WorkAssign, (w) => w.u32(1).u16(1).u16(unit).u32(1).u16(1).u32(0)))).toBe('bad-value');
+        expect(reasonOf(frameOf(MessageType.WorkAck, (w) => w.u8(1).u16(2).u16(5).u32(1).u16(unit).u32(1).u16(2).u32(0).u32(0)))).toBe(
+          'bad-value',
+        );
         expect(
           reasonOf(frameOf(MessageType.JoinRequest, (w) => w.u32(1).bytes16(new Uint8Array(16)).u16(1).u16(unit).u32(1).u32(0))),
         ).toBe('bad-value');
@@ -168,8 +170,8 @@ describe('body value rules', () => {
       }),
     );
     // Exactly at the boundary: 1024 fails, 1023 passes.
-    expect(reasonOf(frameOf(MessageType.WorkAssign, (w) => w.u32(1).u16(1).u16(UNIT_COUNT).u32(1)))).toBe('bad-value');
-    expect(reasonOf(frameOf(MessageType.WorkAssign, (w) => w.u32(1).u16(1).u16(UNIT_COUNT - 1).u32(1)))).toBe('ok');
+    expect(reasonOf(frameOf(MessageType.WorkAssign, (w) => w.u32(1).u16(1).u16(UNIT_COUNT).u32(1).u16(1).u32(0)))).toBe('bad-value');
+    expect(reasonOf(frameOf(MessageType.WorkAssign, (w) => w.u32(1).u16(1).u16(UNIT_COUNT - 1).u32(1).u16(1).u32(0)))).toBe('ok');
   });
 
   it('a nonce that is not 16 bytes is "bad-length"', () => {
@@ -208,7 +210,7 @@ describe('body value rules', () => {
     expect(reasonOf(nak(7))).toBe('bad-value');
     expect(reasonOf(nak(6))).toBe('ok');
     expect(reasonOf(frameOf(MessageType.ExitCluster, (w) => w.u32(0).u8(5)))).toBe('bad-value');
-    expect(reasonOf(frameOf(MessageType.WorkAck, (w) => w.u8(3).u16(0)))).toBe('bad-value');
+    expect(reasonOf(frameOf(MessageType.WorkAck, (w) => w.u8(3).u16(0).u16(0)))).toBe('bad-value');
   });
 
   it('a JoinNak detail that is not UTF-8 is "bad-value"', () => {
@@ -224,6 +226,33 @@ describe('body value rules', () => {
   it('a list count larger than the body is "truncated"', () => {
     expect(reasonOf(frameOf(MessageType.WorkAssign, (w) => w.u32(1).u16(0xffff).u16(1).u32(1)))).toBe('truncated');
     expect(reasonOf(frameOf(MessageType.MasterKeepalive, (w) => w.u32(1).u8(3).u16(500).u32(1)))).toBe('truncated');
+  });
+
+  it('hand-over markers whose count is not the entries\' count are "bad-length"; missing ones "truncated"', () => {
+    const assign = (entries: number, markers: number): Uint8Array =>
+      frameOf(MessageType.WorkAssign, (w) => {
+        w.u32(1).u16(entries);
+        for (let i = 0; i < entries; i++) w.u16(i).u32(1);
+        w.u16(markers);
+        for (let i = 0; i < markers; i++) w.u32(i * 7 + 1);
+      });
+    const ack = (entries: number, markers: number): Uint8Array =>
+      frameOf(MessageType.WorkAck, (w) => {
+        w.u8(AckKind.Deassign).u16(entries);
+        for (let i = 0; i < entries; i++) w.u16(i).u32(1);
+        w.u16(markers);
+        for (let i = 0; i < markers; i++) w.u32(i * 7 + 1);
+      });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 8 }), (entries, markers) => {
+        const expected = entries === markers ? 'ok' : 'bad-length';
+        expect(reasonOf(assign(entries, markers))).toBe(expected);
+        expect(reasonOf(ack(entries, markers))).toBe(expected);
+      }),
+    );
+    // A body that ends after the entries (the layout before markers) has no marker list at all.
+    expect(reasonOf(frameOf(MessageType.WorkAssign, (w) => w.u32(1).u16(1).u16(5).u32(1)))).toBe('truncated');
+    expect(reasonOf(frameOf(MessageType.WorkAck, (w) => w.u8(AckKind.Assign).u16(0)))).toBe('truncated');
   });
 
   it('a StateSync payload length over 60000 is "bad-length"', () => {

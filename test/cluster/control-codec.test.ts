@@ -12,6 +12,7 @@ import {
   peekHeader,
 } from '../../src/cluster/control-codec.js';
 import {
+  AckKind,
   AUTH_OF_TYPE,
   MAC_LENGTH,
   MessageType,
@@ -22,6 +23,8 @@ import {
   type JoinRequest,
   type MasterKeepalive,
   type TableSnapshot,
+  type WorkAck,
+  type WorkAssign,
 } from '../../src/cluster/messages.js';
 import { UNIT_COUNT } from '../../src/cluster/types.js';
 import type { Decoded } from '../../src/wire/decode-error.js';
@@ -213,6 +216,50 @@ describe('golden frames (a layout change must fail here)', () => {
     const bytes = encodeMacFrame(encodeHeaderAndBody(header(MessageType.ClientKeepalive, 5, 2), message), new Uint8Array(16));
     expect(toHex(bytes)).toBe(toHex(golden));
     expect(ok(decodeFrame(golden)).message).toEqual(message);
+  });
+
+  it('WorkAck with hand-over markers, MACed', () => {
+    const message: WorkAck = {
+      type: MessageType.WorkAck,
+      kind: AckKind.Deassign,
+      entries: [
+        { unit: 3, epoch: 9 },
+        { unit: 1023, epoch: 1 },
+      ],
+      markers: [22, 0xffffffff],
+    };
+    const golden = hex(`
+      5348 01 0c 0000002a 0a000001 0000018bcfe56800 00000006 00000002
+      0019
+      02
+      0002 0003 00000009 03ff 00000001
+      0002 00000016 ffffffff
+      00000000000000000000000000000000
+    `);
+    const bytes = encodeMacFrame(encodeHeaderAndBody(header(MessageType.WorkAck, 6, 2), message), new Uint8Array(16));
+    expect(toHex(bytes)).toBe(toHex(golden));
+    expect(ok(decodeFrame(golden)).message).toEqual(message);
+  });
+});
+
+describe('hand-over markers', () => {
+  it('WorkAssign and WorkAck keep each entry\'s marker, zeros and u32 extremes included', () => {
+    fc.assert(
+      fc.property(arbFramePartsFor(fc.oneof(arbMessageOfType(MessageType.WorkAssign), arbMessageOfType(MessageType.WorkAck))), (parts) => {
+        const message = ok(decodeFrame(encodeFrameParts(parts))).message;
+        if (message.type !== MessageType.WorkAssign && message.type !== MessageType.WorkAck) throw new Error('wrong type');
+        expect(message.markers).toHaveLength(message.entries.length);
+        expect(message).toEqual(parts.message);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses to encode a marker list whose length is not the entries\'', () => {
+    const assign: WorkAssign = { type: MessageType.WorkAssign, owner: 1, entries: [{ unit: 1, epoch: 2 }], markers: [1, 2] };
+    expect(() => encodeHeaderAndBody({ type: MessageType.WorkAssign, clusterId: 1, sender: 1, incarnation: 1, seq: 1, epoch: 1 }, assign)).toThrow(
+      RangeError,
+    );
   });
 });
 

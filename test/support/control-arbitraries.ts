@@ -44,6 +44,15 @@ export const arbMemberId: fc.Arbitrary<MemberId> = fc.integer({ min: 1, max: 0xf
 export const arbUnit = fc.integer({ min: 0, max: UNIT_COUNT - 1 });
 export const arbUnitEpoch: fc.Arbitrary<UnitEpoch> = fc.record({ unit: arbUnit, epoch: arbU32 });
 export const arbUnitEpochs = fc.array(arbUnitEpoch, { maxLength: 24 });
+/** Hand-over markers: 0 (none) is the common value, any u32 is valid. */
+export const arbMarker = fc.oneof(fc.constant(0), arbU32);
+/** Entries with a marker list of the same length, as WorkAssign and WorkAck carry them. */
+export const arbMarkedEntries: fc.Arbitrary<{ entries: UnitEpoch[]; markers: number[] }> = arbUnitEpochs.chain((entries) =>
+  fc.record({
+    entries: fc.constant(entries),
+    markers: fc.array(arbMarker, { minLength: entries.length, maxLength: entries.length }),
+  }),
+);
 export const arbMembers = fc.array(arbMemberId, { maxLength: 20 });
 export const arbNonce = fc.uint8Array({ minLength: 16, maxLength: 16 });
 export const arbTableDigest = fc.uint8Array({ minLength: 8, maxLength: 8 });
@@ -111,9 +120,13 @@ export const messageArbitraries: { readonly [T in MessageType]: fc.Arbitrary<Mes
     tableDigest: arbTableDigest,
   }),
   [MessageType.ExitCluster]: fc.record({ type: fc.constant(MessageType.ExitCluster), target: arbU32, reason: arbExitReason }),
-  [MessageType.WorkAssign]: fc.record({ type: fc.constant(MessageType.WorkAssign), owner: arbU32, entries: arbUnitEpochs }),
+  [MessageType.WorkAssign]: fc
+    .tuple(arbU32, arbMarkedEntries)
+    .map(([owner, marked]) => ({ type: MessageType.WorkAssign, owner, ...marked })),
   [MessageType.WorkDeassign]: fc.record({ type: fc.constant(MessageType.WorkDeassign), owner: arbU32, entries: arbUnitEpochs }),
-  [MessageType.WorkAck]: fc.record({ type: fc.constant(MessageType.WorkAck), kind: arbAckKind, entries: arbUnitEpochs }),
+  [MessageType.WorkAck]: fc
+    .tuple(arbAckKind, arbMarkedEntries)
+    .map(([kind, marked]) => ({ type: MessageType.WorkAck, kind, ...marked })),
   [MessageType.TableRequest]: fc.record({ type: fc.constant(MessageType.TableRequest) }),
   [MessageType.TableSnapshot]: fc.record({
     type: fc.constant(MessageType.TableSnapshot),

@@ -18,10 +18,12 @@ import {
 } from '../messages.js';
 import {
   getEnum,
+  getParallelU32s,
   getUnit,
   getUnitEpochs,
   putBytes16,
   putEnum,
+  putParallelU32s,
   putU32,
   putU8,
   putUnit,
@@ -32,13 +34,18 @@ import { MAX_STATE_PAYLOAD } from './layout.js';
 
 const ACK_KINDS: readonly AckKind[] = Object.values(AckKind);
 
-/** owner u32 | entries list<UnitEpoch> */
+/** owner u32 | entries list<UnitEpoch> | markers list<u32> (one per entry) */
 export const workAssign: BodyCodec<WorkAssign> = {
   encode(w, m) {
     putU32(w, m.owner, 'owner');
     putUnitEpochs(w, m.entries, 'entries');
+    putParallelU32s(w, m.markers, m.entries.length, 'markers');
   },
-  decode: (r) => ({ type: MessageType.WorkAssign, owner: r.u32('owner'), entries: getUnitEpochs(r, 'entries') }),
+  decode(r) {
+    const owner = r.u32('owner');
+    const entries = getUnitEpochs(r, 'entries');
+    return { type: MessageType.WorkAssign, owner, entries, markers: getParallelU32s(r, entries.length, 'markers') };
+  },
 };
 
 /** owner u32 | entries list<UnitEpoch> */
@@ -50,13 +57,18 @@ export const workDeassign: BodyCodec<WorkDeassign> = {
   decode: (r) => ({ type: MessageType.WorkDeassign, owner: r.u32('owner'), entries: getUnitEpochs(r, 'entries') }),
 };
 
-/** kind u8 (AckKind) | entries list<UnitEpoch> */
+/** kind u8 (AckKind) | entries list<UnitEpoch> | markers list<u32> (one per entry) */
 export const workAck: BodyCodec<WorkAck> = {
   encode(w, m) {
     putEnum(w, m.kind, ACK_KINDS, 'ack kind');
     putUnitEpochs(w, m.entries, 'entries');
+    putParallelU32s(w, m.markers, m.entries.length, 'markers');
   },
-  decode: (r) => ({ type: MessageType.WorkAck, kind: getEnum(r, ACK_KINDS, 'ack kind'), entries: getUnitEpochs(r, 'entries') }),
+  decode(r) {
+    const kind = getEnum(r, ACK_KINDS, 'ack kind');
+    const entries = getUnitEpochs(r, 'entries');
+    return { type: MessageType.WorkAck, kind, entries, markers: getParallelU32s(r, entries.length, 'markers') };
+  },
 };
 
 /** (empty) */

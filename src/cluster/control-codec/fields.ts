@@ -93,6 +93,15 @@ export function putUnitEpochs(w: ByteWriter, list: readonly UnitEpoch[], what: s
   }
 }
 
+/**
+ * A u32 per entry of the list before it (hand-over markers): u16 count, then
+ * count × u32. The count repeats the entries' count so a reader can check they match.
+ */
+export function putParallelU32s(w: ByteWriter, list: readonly number[], entries: number, what: string): void {
+  if (list.length !== entries) throw new RangeError(`${what}: ${list.length} values for ${entries} entries`);
+  putU32List(w, list, what);
+}
+
 /** u16 count, then count × u32. */
 export function putU32List(w: ByteWriter, list: readonly number[], what: string): void {
   putU16(w, list.length, `${what} count`);
@@ -151,6 +160,16 @@ export function getUnitEpochs(r: ByteReader, what: string): UnitEpoch[] {
   needItems(r, count, 6, what);
   const out: UnitEpoch[] = [];
   for (let i = 0; i < count; i++) out.push({ unit: getUnit(r, `${what} unit`), epoch: r.u32(`${what} epoch`) });
+  return out;
+}
+
+/** The reader of putParallelU32s: a count other than the entries' is "bad-length". */
+export function getParallelU32s(r: ByteReader, entries: number, what: string): number[] {
+  const count = r.u16(`${what} count`);
+  if (count !== entries) throw new DecodeError('bad-length', `${what}: ${count} values for ${entries} entries`);
+  needItems(r, count, 4, what);
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) out.push(r.u32(what));
   return out;
 }
 

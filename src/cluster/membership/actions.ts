@@ -15,7 +15,12 @@ export type Action =
   | { kind: 'role'; role: RoleName; master: MemberId | null; term: number }
   /** This member became master (or re-asserted it after a tie-break): the data plane sends gratuitous ARP. */
   | { kind: 'announce-cluster-address' }
-  | { kind: 'units-gained'; units: UnitId[] }
+  /**
+   * `markers`: for units handed over by another member, the marker it reported
+   * when it let go (see handoff.ts); a unit absent has none (0), as a fresh
+   * assignment never has.
+   */
+  | { kind: 'units-gained'; units: UnitId[]; markers: ReadonlyMap<UnitId, number> }
   | { kind: 'units-lost'; units: UnitId[] }
   | { kind: 'members-changed'; added: MemberId[]; removed: MemberId[]; members: MemberId[] }
   /** Ask every application; answer with MemberCore.approvalResult(requestId, ...). */

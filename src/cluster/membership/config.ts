@@ -1,5 +1,5 @@
 import type { MemberCredentials, TrustConfig } from '../auth/trust.js';
-import type { MemberId } from '../types.js';
+import type { MemberId, UnitId } from '../types.js';
 
 /** Timing of the membership protocol; defaults follow the patent where it gives numbers. */
 export interface MembershipTiming {
@@ -19,6 +19,13 @@ export interface MembershipTiming {
   adoptGraceMs: number;
   /** Wait after a transient refusal (busy) before asking again. */
   retryMs: number;
+  /**
+   * How long an old owner keeps serving a unit after its WORK_DEASSIGN: the
+   * same broadcast tells every other member to start holding the unit's
+   * packets, and this grace lets that happen before the owner stops, so the
+   * new owner's hold buffer covers every packet the old owner did not serve.
+   */
+  releaseGraceMs: number;
 }
 
 export const DEFAULT_TIMING: MembershipTiming = {
@@ -30,6 +37,7 @@ export const DEFAULT_TIMING: MembershipTiming = {
   announceMs: 500,
   adoptGraceMs: 600,
   retryMs: 500,
+  releaseGraceMs: 20,
 };
 
 export interface MemberConfig {
@@ -43,4 +51,10 @@ export interface MemberConfig {
   timing: MembershipTiming;
   /** Allowed clock skew for signed messages. */
   maxSkewMs: number;
+  /**
+   * The data plane's hand-over marker of a unit: a u32 digest of the last
+   * packet of the unit this member served (0 = none or unknown). Asked when
+   * this member lets go of a unit, and carried to the unit's new owner.
+   */
+  handoffMarker?: (unit: UnitId) => number;
 }

@@ -12,6 +12,7 @@ import { WorkTable } from '../work-table.js';
 import type { Action, RoleName } from './actions.js';
 import type { ControlChannel, DropReason } from './channel.js';
 import type { MemberConfig } from './config.js';
+import { NO_MARKERS, type HandoffMarkers } from './handoff.js';
 
 export class MembershipContext {
   readonly outbox: Action[] = [];
@@ -71,16 +72,38 @@ export class MembershipContext {
     return [...this.served].map(([unit, epoch]) => ({ unit, epoch })).sort((a, b) => a.unit - b.unit);
   }
 
-  /** Start serving units (idempotent; a newer epoch replaces an older one). */
-  gain(entries: readonly UnitEpoch[]): void {
+  /**
+   * Start serving units (idempotent; a newer epoch replaces an older one).
+   * `markers` are the hand-over markers the units came with; the data plane
+   * gets those of the units it did not serve already.
+   */
+  gain(entries: readonly UnitEpoch[], markers: HandoffMarkers = NO_MARKERS): void {
     const gained: UnitId[] = [];
+    const gainedMarkers = new Map<UnitId, number>();
     for (const { unit, epoch } of entries) {
       const had = this.served.get(unit);
-      if (had === undefined) gained.push(unit);
+      if (had === undefined) {
+        gained.push(unit);
+        const m = markers.get(unit) ?? 0;
+        if (m !== 0) gainedMarkers.set(unit, m);
+      }
       if (had === undefined || epoch > had) this.served.set(unit, epoch);
       this.noteEpoch(epoch);
     }
-    if (gained.length > 0) this.outbox.push({ kind: 'units-gained', units: gained.sort((a, b) => a - b) });
+    if (gained.length > 0) this.outbox.push({ kind: 'units-gained', units: gained.sort((a, b) => a - b), markers: gainedMarkers });
+  }
+
+  /**
+   * The data plane's hand-over marker for a unit this member is letting go of,
+   * asked at that instant (the driver applies 'units-lost' only after this call
+   * returns, so no packet of the unit is served in between). Anything but a u32
+   * counts as no marker: the new owner then replays all it held.
+   */
+  handoffMarker(unit: UnitId): number {
+    const m = this.cfg.handoffMarker?.(unit) ?? 0;
+    if (Number.isInteger(m) && m >= 0 && m <= 0xffffffff) return m;
+    this.count('handoff.bad-marker');
+    return 0;
   }
 
   /** Stop serving units at once (idempotent). */

@@ -2,11 +2,14 @@
  * The master's side of unit ownership: every change goes
  *
  *   unassigned ──assign(epoch+1)──► assigning ──ack──► owned
- *   owned ──rebalance: deassign──► deassigning ──ack──► assigning (new owner) ──ack──► owned
+ *   owned ──rebalance: deassign──► deassigning ──ack(marker)──► assigning (new owner, marker) ──ack──► owned
  *
  * so that a unit is never served by two members at once while the cluster is
- * whole. A batch of changes to one member shares one new epoch and travels in
- * one WORK_ASSIGN / WORK_DEASSIGN broadcast, which also updates every member's
+ * whole. The old owner serves on for the release grace before it acks, and
+ * the marker it acks with goes to the new owner (handoff.ts); when the master
+ * is the old owner it keeps the same grace and asks its own data plane. A
+ * batch of changes to one member shares one new epoch and travels in one
+ * WORK_ASSIGN / WORK_DEASSIGN broadcast, which also updates every member's
  * view of the table. Unacknowledged messages are resent every keepalive.
  */
 import { planRebalance } from '../balancer.js';
@@ -14,6 +17,7 @@ import { AckKind, MessageType, UnitState, type AckKind as AckKindT } from '../me
 import type { Epoch, MemberId, UnitEpoch, UnitId } from '../types.js';
 import { leastLoaded } from '../work-table.js';
 import type { MembershipContext } from './context.js';
+import { NO_MARKERS, markerList, markersByUnit, type HandoffMarkers } from './handoff.js';
 
 interface Pending {
   phase: 'deassign' | 'assign';
@@ -21,6 +25,19 @@ interface Pending {
   to: MemberId;
   epoch: Epoch;
   sentAt: number;
+  /** The old owner's hand-over marker, once it has let go (0 before, and for fresh assignments). */
+  marker: number;
+  /** A de-assign of the master's own unit: when its grace ends and the master lets go. */
+  releaseAt?: number;
+}
+
+/** Units on their way to each new owner, with their markers. */
+type Handovers = Map<MemberId, Map<UnitId, number>>;
+
+function handTo(h: Handovers, to: MemberId, unit: UnitId, marker: number): void {
+  const units = h.get(to) ?? new Map<UnitId, number>();
+  units.set(unit, marker);
+  h.set(to, units);
 }
 
 export class UnitAssigner {
@@ -62,8 +79,12 @@ export class UnitAssigner {
     return e;
   }
 
-  /** Give every unassigned unit to the least-loaded member. */
-  assignUnassigned(now: number): void {
+  /**
+   * Give every unassigned unit to the least-loaded member. `markers` are those
+   * of units freed mid-move (their new owner left): the other members still
+   * hold their packets, so whoever gets them replays from the same marker.
+   */
+  assignUnassigned(now: number, markers: HandoffMarkers = NO_MARKERS): void {
     const units = this.ctx.view.unassigned().filter((u) => !this.pending.has(u));
     if (units.length === 0) return;
     const candidates = this.assignable();
@@ -76,10 +97,10 @@ export class UnitAssigner {
       loads.set(to, (loads.get(to) ?? 0) + 1);
       byTarget.set(to, [...(byTarget.get(to) ?? []), u]);
     }
-    for (const [to, list] of byTarget) this.assignTo(now, to, list);
+    for (const [to, list] of byTarget) this.assignTo(now, to, list, markers);
   }
 
-  private assignTo(now: number, to: MemberId, units: readonly UnitId[]): void {
+  private assignTo(now: number, to: MemberId, units: readonly UnitId[], markers: HandoffMarkers = NO_MARKERS): void {
     const epoch = this.takeEpoch();
     const entries = units.map((unit) => ({ unit, epoch }));
     if (to === this.self) {
@@ -87,19 +108,20 @@ export class UnitAssigner {
         this.pending.delete(u);
         this.ctx.view.set(u, to, epoch, UnitState.Owned);
       }
-      this.ctx.gain(entries);
+      this.ctx.gain(entries, markers);
     } else {
       for (const u of units) {
         this.ctx.view.set(u, to, epoch, UnitState.Assigning);
-        this.pending.set(u, { phase: 'assign', from: 0, to, epoch, sentAt: now });
+        this.pending.set(u, { phase: 'assign', from: 0, to, epoch, sentAt: now, marker: markers.get(u) ?? 0 });
       }
     }
     // Broadcast even for our own units: it is how every member's view learns the new owner.
-    this.ctx.send(now, { type: MessageType.WorkAssign, owner: to, entries });
+    this.ctx.send(now, { type: MessageType.WorkAssign, owner: to, entries, markers: markerList(entries, markers) });
   }
 
-  onAck(now: number, from: MemberId, kind: AckKindT, entries: readonly UnitEpoch[]): void {
-    const moveOn = new Map<MemberId, UnitId[]>();
+  onAck(now: number, from: MemberId, kind: AckKindT, entries: readonly UnitEpoch[], markers: readonly number[]): void {
+    const reported = markersByUnit(entries, markers);
+    const handovers: Handovers = new Map();
     for (const { unit, epoch } of entries) {
       const p = this.pending.get(unit);
       if (!p || p.epoch !== epoch) continue;
@@ -108,15 +130,49 @@ export class UnitAssigner {
         this.ctx.view.set(unit, from, epoch, UnitState.Owned);
       } else if (kind === AckKind.Deassign && p.phase === 'deassign' && p.from === from) {
         this.pending.delete(unit);
-        moveOn.set(p.to, [...(moveOn.get(p.to) ?? []), unit]);
+        handTo(handovers, p.to, unit, reported.get(unit) ?? 0);
       }
     }
+    this.moveOn(now, handovers);
+  }
+
+  /** Second half of moves whose old owner has let go: assign each unit to its new owner, with its marker. */
+  private moveOn(now: number, handovers: Handovers): void {
     const live = new Set(this.assignable());
-    for (const [to, units] of moveOn) {
-      if (live.has(to)) this.assignTo(now, to, units);
-      else for (const u of units) this.ctx.view.clear(u);
+    const orphaned = new Map<UnitId, number>();
+    for (const [to, units] of handovers) {
+      if (live.has(to)) {
+        this.assignTo(now, to, [...units.keys()], units);
+        continue;
+      }
+      for (const [u, marker] of units) {
+        this.ctx.view.clear(u);
+        orphaned.set(u, marker);
+      }
     }
-    this.assignUnassigned(now);
+    this.assignUnassigned(now, orphaned);
+  }
+
+  /** The master's own de-assigned units whose grace is over: let go of them, and hand them on with their markers. */
+  releaseOwn(now: number): void {
+    const handovers: Handovers = new Map();
+    const lost: UnitId[] = [];
+    for (const [unit, p] of this.pending) {
+      if (p.phase !== 'deassign' || p.from !== this.self || (p.releaseAt ?? Infinity) > now) continue;
+      this.pending.delete(unit);
+      handTo(handovers, p.to, unit, this.ctx.handoffMarker(unit));
+      lost.push(unit);
+    }
+    if (lost.length === 0) return;
+    this.ctx.lose(lost);
+    this.moveOn(now, handovers);
+  }
+
+  /** When releaseOwn has work next. */
+  nextReleaseAt(): number {
+    let t = Infinity;
+    for (const p of this.pending.values()) if (p.releaseAt !== undefined) t = Math.min(t, p.releaseAt);
+    return t;
   }
 
   /** A member left: everything it owned or was about to own goes to the others. */
@@ -173,42 +229,41 @@ export class UnitAssigner {
     const moves = planRebalance(owned, inbound);
     const byFrom = new Map<MemberId, { unit: UnitId; to: MemberId }[]>();
     for (const m of moves) byFrom.set(m.from, [...(byFrom.get(m.from) ?? []), { unit: m.unit, to: m.to }]);
+    // Our own units too get a broadcast de-assign and the grace: it is what makes the others hold their packets.
+    const releaseAt = now + this.ctx.cfg.timing.releaseGraceMs;
     for (const [from, list] of byFrom) {
-      if (from === this.self) {
-        this.ctx.lose(list.map((x) => x.unit));
-        const byTo = new Map<MemberId, UnitId[]>();
-        for (const x of list) byTo.set(x.to, [...(byTo.get(x.to) ?? []), x.unit]);
-        for (const [to, units] of byTo) this.assignTo(now, to, units);
-        continue;
-      }
       const entries = list.map((x) => ({ unit: x.unit, epoch: this.ctx.view.epochOf(x.unit) }));
       for (const x of list) {
         const epoch = this.ctx.view.epochOf(x.unit);
         this.ctx.view.set(x.unit, from, epoch, UnitState.Deassigning);
-        this.pending.set(x.unit, { phase: 'deassign', from, to: x.to, epoch, sentAt: now });
+        const pending: Pending = { phase: 'deassign', from, to: x.to, epoch, sentAt: now, marker: 0 };
+        if (from === this.self) pending.releaseAt = releaseAt;
+        this.pending.set(x.unit, pending);
       }
       this.ctx.send(now, { type: MessageType.WorkDeassign, owner: from, entries });
     }
     if (moves.length > 0) this.ctx.count('master.units-moved', moves.length);
+    this.releaseOwn(now);
     return moves.length;
   }
 
   /** Resend what has not been acknowledged within `afterMs`. */
   resend(now: number, afterMs: number): void {
-    const groups = new Map<string, { phase: 'assign' | 'deassign'; owner: MemberId; entries: UnitEpoch[] }>();
+    const groups = new Map<string, { phase: 'assign' | 'deassign'; owner: MemberId; entries: UnitEpoch[]; markers: number[] }>();
     for (const [unit, p] of this.pending) {
       if (now - p.sentAt < afterMs) continue;
       p.sentAt = now;
       const owner = p.phase === 'assign' ? p.to : p.from;
       const key = `${p.phase}:${owner}`;
-      const g = groups.get(key) ?? { phase: p.phase, owner, entries: [] };
+      const g = groups.get(key) ?? { phase: p.phase, owner, entries: [], markers: [] };
       g.entries.push({ unit, epoch: p.epoch });
+      g.markers.push(p.marker);
       groups.set(key, g);
     }
     for (const g of groups.values()) {
       this.ctx.count('master.resent', g.entries.length);
-      const type = g.phase === 'assign' ? MessageType.WorkAssign : MessageType.WorkDeassign;
-      this.ctx.send(now, { type, owner: g.owner, entries: g.entries });
+      if (g.phase === 'assign') this.ctx.send(now, { type: MessageType.WorkAssign, owner: g.owner, entries: g.entries, markers: g.markers });
+      else this.ctx.send(now, { type: MessageType.WorkDeassign, owner: g.owner, entries: g.entries });
     }
   }
 }

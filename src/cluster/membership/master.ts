@@ -8,7 +8,7 @@
  *   a member's watchdog expires ─► remove it, reassign its units, issue a new cluster key
  *   another master ─► tie-break: more members wins, then the lower address;
  *                     winner sends OTHER_MASTER_EXISTS and re-announces, loser exits and rejoins
- *   every 2 s ─► rebalance
+ *   every 2 s ─► rebalance; our own moved units are let go after the release grace
  *
  * A new master first keeps every unit a previous member still serves: members
  * rejoin reporting their units and it adopts them, so a master failure
@@ -144,7 +144,7 @@ export class MasterRole implements Role {
       case MessageType.ClientKeepalive:
         return this.clientKeepalive(now, sender, header.incarnation, header.epoch, currentKey, message);
       case MessageType.WorkAck:
-        if (this.isLiveMember(sender)) this.units.onAck(now, sender, message.kind, message.entries);
+        if (this.isLiveMember(sender)) this.units.onAck(now, sender, message.kind, message.entries, message.markers);
         return;
       case MessageType.TableRequest:
         if (this.isLiveMember(sender)) {
@@ -288,6 +288,7 @@ export class MasterRole implements Role {
       }
     }
     this.joins.tick(now);
+    this.units.releaseOwn(now);
     if (now >= this.nextKeepaliveAt) {
       this.adaptN(now);
       this.ctx.send(now, {
@@ -313,7 +314,7 @@ export class MasterRole implements Role {
 
   nextWakeAt(): number {
     const timeout = watchdogTimeout(this.timing.watchdogMs, this.ctx.n);
-    let t = Math.min(this.nextKeepaliveAt, this.nextAnnounceAt, this.nextRebalanceAt, this.joins.nextWakeAt());
+    let t = Math.min(this.nextKeepaliveAt, this.nextAnnounceAt, this.nextRebalanceAt, this.joins.nextWakeAt(), this.units.nextReleaseAt());
     for (const r of this.records.values()) {
       if (r.id === this.self) continue;
       t = Math.min(t, r.awaiting ? this.graceUntil : r.lastHeard + timeout + 0.001);

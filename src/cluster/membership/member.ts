@@ -3,8 +3,10 @@
  *
  *   MASTER_KEEPALIVE ─► reset the master watchdog, take n and the member list,
  *                       ask for the table if its digest differs from ours
- *   WORK_ASSIGN / WORK_DEASSIGN ─► serve / stop serving, acknowledge;
- *                       a newer epoch for a unit we serve elsewhere fences us at once
+ *   WORK_ASSIGN ─► serve (with the hand-over markers), acknowledge
+ *   WORK_DEASSIGN ─► serve on for the release grace, then stop and acknowledge
+ *                       with each unit's hand-over marker (handoff.ts)
+ *   a newer epoch for a unit we serve, given elsewhere, fences us at once
  *   every W/n ─► CLIENT_KEEPALIVE with the next sequence number
  *   watchdog expiry or EXIT_CLUSTER ─► join again, still serving our units
  */
@@ -21,9 +23,10 @@ import {
   type WorkAssign,
   type WorkDeassign,
 } from '../messages.js';
-import type { UnitEpoch } from '../types.js';
+import type { Epoch, UnitEpoch, UnitId } from '../types.js';
 import type { Inbound } from './channel.js';
 import type { MembershipContext } from './context.js';
+import { markerList, markersByUnit } from './handoff.js';
 import type { Role, RoleSwitch } from './role.js';
 
 /** Signed messages a restarted master sends first; from our master's address they mean it restarted. */
@@ -38,12 +41,26 @@ const WANTED = new Set<number>([
   MessageType.ExitCluster,
 ]);
 
+/** A unit the master took from us: served until `at`, then given up under the de-assign's `epoch`. */
+interface Release {
+  epoch: Epoch;
+  at: number;
+}
+
 export class MemberRole implements Role {
   private master = 0;
   private masterIncarnation = 0;
   private lastHeard = 0;
   private nextKeepaliveAt = 0;
   private lastTableRequestAt = -Infinity;
+  /**
+   * De-assigned units still in their grace. Forgotten with this role: a member
+   * that rejoins before letting go still serves them, as if the de-assign had
+   * been lost, and the master's join rules sort that out.
+   */
+  private readonly releasing = new Map<UnitId, Release>();
+  /** What each released unit was acknowledged with, so a resent de-assign gets the same marker. */
+  private readonly released = new Map<UnitId, { epoch: Epoch; marker: number }>();
 
   constructor(
     private readonly ctx: MembershipContext,
@@ -137,23 +154,63 @@ export class MemberRole implements Role {
     const entries = this.current(wa.entries);
     for (const e of entries) this.ctx.noteEpoch(e.epoch);
     if (wa.owner === this.ctx.cfg.self) {
-      this.ctx.gain(entries);
+      this.ctx.gain(entries, markersByUnit(wa.entries, wa.markers));
       this.record(entries, this.ctx.cfg.self, UnitState.Owned);
       // Acknowledge every entry, stale ones too, so the master stops resending.
-      this.ctx.send(now, { type: MessageType.WorkAck, kind: AckKind.Assign, entries: wa.entries }, this.master);
+      this.ctx.send(now, { type: MessageType.WorkAck, kind: AckKind.Assign, entries: wa.entries, markers: markerList(wa.entries) }, this.master);
       return;
     }
     this.record(entries, wa.owner, UnitState.Assigning);
     this.fence(entries);
   }
 
+  /**
+   * Units we serve under this order (or an older one) are released after the
+   * grace, when every member that heard the same broadcast holds their
+   * packets; everything else (stale, already released, not ours) is
+   * acknowledged at once so the master stops resending.
+   */
   private deassign(now: number, wd: WorkDeassign): void {
     const entries = this.current(wd.entries);
-    if (wd.owner === this.ctx.cfg.self) {
-      this.ctx.lose(entries.filter((e) => (this.ctx.served.get(e.unit) ?? Infinity) <= e.epoch).map((e) => e.unit));
-      this.ctx.send(now, { type: MessageType.WorkAck, kind: AckKind.Deassign, entries: wd.entries }, this.master);
-    }
     this.record(entries, wd.owner, UnitState.Deassigning);
+    if (wd.owner !== this.ctx.cfg.self) return;
+    const pending = new Set<UnitEpoch>();
+    for (const e of entries) {
+      const mine = this.ctx.served.get(e.unit);
+      if (mine === undefined || mine > e.epoch) continue;
+      pending.add(e);
+      const r = this.releasing.get(e.unit);
+      if (r) r.epoch = Math.max(r.epoch, e.epoch); // a resend inside the grace: the release answers it
+      else this.releasing.set(e.unit, { epoch: e.epoch, at: now + this.ctx.cfg.timing.releaseGraceMs });
+    }
+    this.ackDeassign(now, wd.entries.filter((e) => !pending.has(e)));
+    this.release(now);
+  }
+
+  /** Let go of the units whose grace is over, and tell the master with their markers. */
+  private release(now: number): void {
+    const done: UnitEpoch[] = [];
+    const lost: UnitId[] = [];
+    for (const [unit, r] of this.releasing) {
+      if (r.at > now) continue;
+      this.releasing.delete(unit);
+      done.push({ unit, epoch: r.epoch });
+      // A newer epoch here means the unit was given back to us meanwhile: keep it.
+      if ((this.ctx.served.get(unit) ?? Infinity) > r.epoch) continue;
+      this.released.set(unit, { epoch: r.epoch, marker: this.ctx.handoffMarker(unit) });
+      lost.push(unit);
+    }
+    this.ctx.lose(lost);
+    this.ackDeassign(now, done);
+  }
+
+  private ackDeassign(now: number, entries: readonly UnitEpoch[]): void {
+    if (entries.length === 0) return;
+    const markers = entries.map((e) => {
+      const r = this.released.get(e.unit);
+      return r?.epoch === e.epoch ? r.marker : 0;
+    });
+    this.ctx.send(now, { type: MessageType.WorkAck, kind: AckKind.Deassign, entries: [...entries], markers }, this.master);
   }
 
   private snapshot(ts: TableSnapshot): void {
@@ -174,6 +231,7 @@ export class MemberRole implements Role {
     });
     if (lost.length > 0) {
       this.ctx.count('member.fenced', lost.length);
+      for (const e of lost) this.releasing.delete(e.unit);
       this.ctx.lose(lost.map((e) => e.unit));
     }
   }
@@ -183,6 +241,7 @@ export class MemberRole implements Role {
   }
 
   tick(now: number): void {
+    this.release(now);
     if (now > this.lastHeard + watchdogTimeout(this.window, this.ctx.n)) {
       this.ctx.count('member.master-watchdog');
       this.roles.toJoining(now, 'master watchdog expired');
@@ -200,6 +259,8 @@ export class MemberRole implements Role {
   }
 
   nextWakeAt(): number {
-    return Math.min(this.nextKeepaliveAt, this.lastHeard + watchdogTimeout(this.window, this.ctx.n) + 0.001);
+    let t = Math.min(this.nextKeepaliveAt, this.lastHeard + watchdogTimeout(this.window, this.ctx.n) + 0.001);
+    for (const r of this.releasing.values()) t = Math.min(t, r.at);
+    return t;
   }
 }
