@@ -12,9 +12,13 @@
  *     "log":      { "level": "info" },
  *     "timing":   { "watchdogMs": 200 },
  *     "outer":    { "tap": "tapo", "mode": "unicast", "address": "198.18.1.10",
- *                   "subnet": "198.18.1.0/24", "gateway": "198.18.1.1", "mtu": 1500 }
+ *                   "subnet": "198.18.1.0/24", "gateway": "198.18.1.1", "mtu": 1500 },
+ *     "inner":    { "tap": "tapi", "address": "198.18.2.1", "subnet": "198.18.2.0/24",
+ *                   "gateway": "198.18.2.254", "routes": ["10.0.0.0/8"], "mtu": 1500 }
  *   }
- * Without "outer" the member runs the control plane only.
+ * Without "outer" the member runs the control plane only; without "inner" it
+ * serves the outer cluster address but routes nothing. The inner side uses the
+ * outer side's delivery mode; its gateway and routes are optional.
  * Relative paths are relative to the configuration file.
  */
 import { createHash } from 'node:crypto';
@@ -40,6 +44,7 @@ export interface DaemonConfig {
   logLevel: LogLevel;
   timing: MembershipTiming;
   outer?: OuterConfig;
+  inner?: InnerConfig;
 }
 
 export interface OuterConfig {
@@ -48,6 +53,16 @@ export interface OuterConfig {
   clusterIp: number;
   subnet: { base: number; prefixLen: number };
   gateway: number;
+  mtu: number;
+}
+
+export interface InnerConfig {
+  tap: string;
+  address: number;
+  subnet: { base: number; prefixLen: number };
+  gateway: number | null;
+  /** Networks beyond the inside LAN, reached through `gateway`. */
+  routes: { base: number; prefixLen: number }[];
   mtu: number;
 }
 
@@ -129,8 +144,12 @@ export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => stri
 
   const name = str(cluster, 'name', 'cluster');
   const outer = root.outer === undefined ? undefined : parseOuter(obj(root.outer, 'outer'));
+  const inner = root.inner === undefined ? undefined : parseInner(obj(root.inner, 'inner'));
+  if (inner && !outer) bad('inner', 'needs an "outer" section too (the inside gateway routes to and from it)');
+  if (inner && outer && inner.address === outer.clusterIp) bad('inner.address', 'must differ from outer.address');
   return {
     ...(outer ? { outer } : {}),
+    ...(inner ? { inner } : {}),
     clusterName: name,
     clusterId: clusterIdOf(name),
     configVersion: int(cluster, 'configVersion', 'cluster', 0, 0xffffffff, 1),
@@ -148,19 +167,36 @@ export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => stri
   };
 }
 
+function prefix(text: unknown, field: string, maxLen: number): { base: number; prefixLen: number } {
+  const m = typeof text === 'string' ? /^(.+)\/(\d{1,2})$/.exec(text) : null;
+  const prefixLen = Number(m?.[2]);
+  if (!m || prefixLen > maxLen) bad(field, `'${String(text)}' is not an IPv4 prefix like 198.18.1.0/24`);
+  return { base: parseIpv4(ipv4({ base: m[1] }, 'base', field)), prefixLen };
+}
+
 function parseOuter(o: Obj): OuterConfig {
   const mode = str(o, 'mode', 'outer', 'unicast');
   if (!DELIVERY_MODES.includes(mode as DeliveryMode)) bad('outer.mode', `must be one of ${DELIVERY_MODES.join(', ')}`);
-  const subnet = str(o, 'subnet', 'outer');
-  const m = /^(.+)\/(\d{1,2})$/.exec(subnet);
-  const prefixLen = Number(m?.[2]);
-  if (!m || prefixLen > 30) bad('outer.subnet', `'${subnet}' is not an IPv4 prefix like 198.18.1.0/24`);
   return {
     tap: str(o, 'tap', 'outer'),
     mode: mode as DeliveryMode,
     clusterIp: parseIpv4(ipv4(o, 'address', 'outer')),
-    subnet: { base: parseIpv4(ipv4({ base: m[1] }, 'base', 'outer.subnet')), prefixLen },
+    subnet: prefix(str(o, 'subnet', 'outer'), 'outer.subnet', 30),
     gateway: parseIpv4(ipv4(o, 'gateway', 'outer')),
     mtu: int(o, 'mtu', 'outer', 576, 9000, 1500),
+  };
+}
+
+function parseInner(o: Obj): InnerConfig {
+  const routes = strings(o, 'routes', 'inner', true) ?? [];
+  const gateway = o.gateway === undefined ? null : parseIpv4(ipv4(o, 'gateway', 'inner'));
+  if (routes.length > 0 && gateway === null) bad('inner.routes', 'need an inner.gateway to reach them');
+  return {
+    tap: str(o, 'tap', 'inner'),
+    address: parseIpv4(ipv4(o, 'address', 'inner')),
+    subnet: prefix(str(o, 'subnet', 'inner'), 'inner.subnet', 30),
+    gateway,
+    routes: routes.map((r, i) => prefix(r, `inner.routes[${i}]`, 32)),
+    mtu: int(o, 'mtu', 'inner', 576, 9000, 1500),
   };
 }

@@ -22,6 +22,7 @@ import { UdpControlTransport } from '../ports/control-transport-udp.js';
 import { cryptoRandom } from '../ports/crypto-random.js';
 import { systemClock, systemTimers } from '../ports/timers.js';
 import { openLinuxTap } from '../ports/tap-linux.js';
+import type { TapDevice } from '../ports/tap.js';
 import { memberMac } from '../stack/delivery-mode.js';
 import { parseDaemonConfig, type DaemonConfig } from './config.js';
 import { DataPlane } from './data-plane.js';
@@ -45,11 +46,42 @@ export function readDaemonConfig(path: string): DaemonConfig {
   return parseDaemonConfig(raw, (p) => resolve(base, p));
 }
 
+/** The TAPs and the host for the cluster's addresses; closes what it opened if a later step fails. */
+function openDataPlane(config: DaemonConfig, core: MemberCore, logger: Logger): DataPlane {
+  const o = config.outer;
+  if (!o) throw new ShoalError('BAD_CONFIG', 'config: outer: missing');
+  const self = parseIpv4(config.memberAddress);
+  const i = config.inner;
+  const outer = openLinuxTap({ name: o.tap, kind: 'tap' });
+  let inner: TapDevice | undefined;
+  try {
+    if (i) inner = openLinuxTap({ name: i.tap, kind: 'tap' });
+    return new DataPlane(
+      { outer, ...(inner ? { inner } : {}) },
+      core,
+      {
+        mode: o.mode,
+        outer: { address: o.clusterIp, ownMac: memberMac(self, 'outer'), subnet: o.subnet, gateway: o.gateway, mtu: o.mtu },
+        ...(i ? { inner: { address: i.address, ownMac: memberMac(self, 'inner'), subnet: i.subnet, gateway: i.gateway, routes: i.routes, mtu: i.mtu } } : {}),
+      },
+      systemClock,
+      systemTimers,
+      logger,
+    );
+  } catch (e) {
+    outer.close();
+    inner?.close();
+    throw e;
+  }
+}
+
 export async function startDaemon(configPath: string, log?: Logger, apps?: ClusterApplication[]): Promise<Daemon> {
   const config = readDaemonConfig(configPath);
   const logger = log ?? jsonLogger((l) => process.stderr.write(l), config.logLevel, { member: config.memberAddress });
   const { credentials, trust } = loadCredentials(config);
   const wallOffset = systemClock.wallNow() - systemClock.now();
+  // The data plane is made after the core; the core asks it for hand-over markers only once running.
+  let dataPlane: DataPlane | null = null;
   const core = new MemberCore(
     {
       self: parseIpv4(config.memberAddress),
@@ -60,6 +92,7 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
       trust,
       timing: config.timing,
       maxSkewMs: 30_000,
+      handoffMarker: (unit) => dataPlane?.handoffMarker(unit) ?? 0,
     },
     cryptoRandom,
     wallOffset,
@@ -67,13 +100,9 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
   const transport = await UdpControlTransport.open({ address: config.memberAddress, group: config.group, port: config.port });
   const host = new AppHost(apps ?? [new DemoApp({ maxEvents: 100 })]);
   const runner = new MemberRunner(core, { transport, clock: systemClock, timers: systemTimers, apps: host, log: logger });
-  let dataPlane: DataPlane | null = null;
   if (config.outer) {
-    const o = config.outer;
     try {
-      const tap = openLinuxTap({ name: o.tap, kind: 'tap' });
-      const ownMac = memberMac(parseIpv4(config.memberAddress), 'outer');
-      dataPlane = new DataPlane(tap, core, { mode: o.mode, clusterIp: o.clusterIp, ownMac, subnet: o.subnet, defaultGateway: o.gateway, mtu: o.mtu }, systemClock, systemTimers, logger);
+      dataPlane = openDataPlane(config, core, logger);
     } catch (e) {
       await transport.close();
       throw e;

@@ -1,9 +1,10 @@
 /**
- * The outer data plane of one member: the outer TAP, the userspace host, and
- * the membership core's view of which units this member serves.
+ * The data plane of one member: the outer TAP, the optional inner TAP, the
+ * userspace host for the cluster's addresses, and the membership core's view
+ * of which units this member serves.
  *
- *   TAP readable ─► readBatch ─► OuterHost.input ─► frames ─► TAP writeBatch
- *   core action 'announce-cluster-address' ─► gratuitous ARP
+ *   TAP(side) readable ─► readBatch ─► ClusterHost.input(side) ─► frames ─► TAP(side') writeBatch
+ *   core action 'announce-cluster-address' ─► gratuitous ARP on both sides
  *   timer at host.nextWakeAt ─► ARP retries, reassembly expiry
  *
  * A batch is bounded per turn so control traffic on the same event loop is
@@ -11,74 +12,107 @@
  */
 import type { Action } from '../cluster/membership/actions.js';
 import type { MemberCore } from '../cluster/membership/core.js';
+import { UnitState } from '../cluster/messages.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../mgmt/log.js';
 import { FrameBatch, type TapDevice } from '../ports/tap.js';
 import type { Timers } from '../ports/timers.js';
-import { OuterHost, type HostEffect, type OuterHostConfig } from '../stack/outer-host.js';
+import { ClusterHost, type ClusterHostConfig, type HostEffect, type SideName } from '../stack/cluster-host.js';
 
 const FRAMES_PER_TURN = 256;
+const BATCH_BYTES = 1024 * 1024;
+
+interface Port {
+  tap: TapDevice;
+  tx: FrameBatch;
+}
+
+export interface DataPlaneTaps {
+  outer: TapDevice;
+  inner?: TapDevice;
+}
 
 export class DataPlane {
-  readonly host: OuterHost;
-  private readonly rx = new FrameBatch(FRAMES_PER_TURN, 1024 * 1024);
-  private readonly tx = new FrameBatch(FRAMES_PER_TURN, 1024 * 1024);
+  readonly host: ClusterHost;
+  private readonly rx = new FrameBatch(FRAMES_PER_TURN, BATCH_BYTES);
+  private readonly ports: Map<SideName, Port>;
   private cancelTimer: (() => void) | null = null;
   private timerAt = Infinity;
   txDropped = 0;
 
   constructor(
-    private readonly tap: TapDevice,
+    taps: DataPlaneTaps,
     private readonly core: MemberCore,
-    config: OuterHostConfig,
+    config: ClusterHostConfig,
     private readonly clock: Clock,
     private readonly timers: Timers,
     private readonly log: Logger,
   ) {
-    this.host = new OuterHost(config, {
+    if ((taps.inner === undefined) !== (config.inner === undefined)) throw new Error('data plane: an inner TAP needs an inner configuration and vice versa');
+    this.ports = new Map([['outer', { tap: taps.outer, tx: new FrameBatch(FRAMES_PER_TURN, BATCH_BYTES) }]]);
+    if (taps.inner) this.ports.set('inner', { tap: taps.inner, tx: new FrameBatch(FRAMES_PER_TURN, BATCH_BYTES) });
+    const forwarding = config.mode === 'forwarding';
+    this.host = new ClusterHost(config, {
       serves: (unit) => core.serves(unit),
       isMaster: () => core.ctx.role === 'master',
+      inTransition: (unit) => {
+        const state = core.ctx.view.stateOf(unit);
+        return state === UnitState.Deassigning || (forwarding && state === UnitState.Assigning);
+      },
     });
+    this.host.ownerOf = (unit) => (core.ctx.view.stateOf(unit) === UnitState.Owned ? core.ctx.view.ownerOf(unit) : 0);
   }
 
   start(): void {
-    this.tap.onReadable(() => this.drain());
+    for (const [side, port] of this.ports) port.tap.onReadable(() => this.drain(side, port.tap));
   }
 
-  /** Follow the membership core: announce the cluster address when this member becomes (or stays) master. */
+  /** Follow the membership core: announce the cluster addresses when this member becomes (or stays) master. */
   onAction(a: Action): void {
     if (a.kind === 'announce-cluster-address') {
-      this.log.log('info', 'gratuitous-arp', { device: this.tap.name });
+      this.log.log('info', 'gratuitous-arp', { devices: [...this.ports.values()].map((p) => p.tap.name) });
       this.emit(this.host.announce());
+    } else if (a.kind === 'units-gained') {
+      // Units handed over from a live owner come with its marker: serve what we held after it.
+      this.emit(this.host.unitsGained(this.clock.now(), a.units.map((unit) => ({ unit, marker: a.markers.get(unit) }))));
     }
   }
 
-  private drain(): void {
-    const n = this.tap.readBatch(this.rx);
+  /** What the core reports when it lets `unit` go: the digest of the last packet served here. */
+  handoffMarker(unit: number): number {
+    return this.host.hold.markerOf(unit);
+  }
+
+  private drain(side: SideName, tap: TapDevice): void {
+    const n = tap.readBatch(this.rx);
     const now = this.clock.now();
     const out: HostEffect[] = [];
-    for (let i = 0; i < n; i++) out.push(...this.host.input(now, this.rx.frame(i)));
+    for (let i = 0; i < n; i++) {
+      const effects = this.host.input(now, side, this.rx.frame(i));
+      for (const e of effects) out.push(e);
+    }
     this.emit(out);
   }
 
   private emit(effects: HostEffect[]): void {
-    this.tx.clear();
     for (const e of effects) {
       if (e.kind !== 'frame') continue; // forwarding mode's hand-over is not wired yet
-      if (!this.tx.push(e.frame)) {
-        this.flush();
-        if (!this.tx.push(e.frame)) this.txDropped++;
+      const port = this.ports.get(e.side);
+      if (!port) continue;
+      if (!port.tx.push(e.frame)) {
+        this.flush(port);
+        if (!port.tx.push(e.frame)) this.txDropped++;
       }
     }
-    this.flush();
+    for (const port of this.ports.values()) this.flush(port);
     this.schedule();
   }
 
-  private flush(): void {
-    if (this.tx.count === 0) return;
-    const sent = this.tap.writeBatch(this.tx);
-    this.txDropped += this.tx.count - sent;
-    this.tx.clear();
+  private flush(port: Port): void {
+    if (port.tx.count === 0) return;
+    const sent = port.tap.writeBatch(port.tx);
+    this.txDropped += port.tx.count - sent;
+    port.tx.clear();
   }
 
   private schedule(): void {
@@ -96,8 +130,10 @@ export class DataPlane {
 
   stop(): void {
     this.cancelTimer?.();
-    this.tap.onReadable(undefined);
-    this.tap.close();
+    for (const port of this.ports.values()) {
+      port.tap.onReadable(undefined);
+      port.tap.close();
+    }
   }
 
   counters(): Record<string, number> {

@@ -99,6 +99,12 @@ export async function writeConfig(layout: MemberLayout, name: string, i: number,
       gateway: LAB_ADDRESSES.routerOuter,
       mtu: 1500,
     },
+    inner: {
+      tap: MEMBER_DEVICES.innerTap,
+      address: CLUSTER.insideGateway,
+      subnet: LAB_ADDRESSES.innerNetwork,
+      mtu: 1500,
+    },
   };
   await writePrivate(f.config, `${JSON.stringify(config, null, 2)}\n`);
   return f.config;

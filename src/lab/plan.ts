@@ -257,6 +257,8 @@ export function planLab(o: LabOptions): LabPlan {
   address(rt, 'c0', `${A.routerClient}/20`);
   up(rt, 'o0', 'c0');
   plan.sysctls.push({ namespace: rt, key: 'net.ipv4.ip_forward', value: '1' });
+  // The inside network is reached through the cluster address: the members route it.
+  plan.routes.push({ namespace: rt, to: A.innerNetwork, via: CLUSTER.outsideAddress });
 
   address(cl, 'c0', `${A.client}/20`);
   if (o.clientAddresses > 0) plan.extraAddresses = { namespace: cl, dev: 'c0', first: A.clientExtraFirst, count: o.clientAddresses, prefixLength: 20 };

@@ -23,7 +23,8 @@ export const DEFAULT_NEIGHBOUR_OPTIONS: NeighbourOptions = {
   reachableMs: 30_000,
   retryMs: 1000,
   retries: 3,
-  queuePerAddress: 16,
+  // A burst of new flows all wait for the same first ARP answer (Linux keeps ~100 packets: unres_qlen_bytes).
+  queuePerAddress: 128,
   maxEntries: 1024,
 };
 

@@ -1,8 +1,11 @@
 /**
  * The data plane for real: the namespace lab with three `shoal run` daemons
- * whose userspace stacks own the cluster address on their outer TAPs. 1,000
- * UDP echo flows from 100 client addresses × 10 ports each get exactly one
- * reply, and each member answered exactly the flows whose units it owns.
+ * whose userspace stacks own the cluster address on their outer TAPs and the
+ * inside gateway on their inner TAPs. 1,000 UDP echo flows from 100 client
+ * addresses × 10 ports each get exactly one reply, and each member answered
+ * exactly the flows whose units it owns. Flows routed through the cluster to
+ * the application host (and its replies back) are carried once each, by the
+ * owners of their units (address pair out, destination only back).
  * Runs as root (CI does); a missing privilege or tool fails.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyInbound } from '../../src/cluster/filter.js';
+import { classifyForward, classifyInbound, classifyToClient } from '../../src/cluster/filter.js';
 import { NamespaceLab } from '../../src/lab/lab.js';
 import { CLUSTER, LAB_ADDRESSES, memberAddress } from '../../src/lab/plan.js';
 import { parseIpv4 } from '../../src/lib/ipv4.js';
@@ -28,6 +31,9 @@ const ADDRESSES = 100;
 const PORTS = 10;
 const CLI = join(process.cwd(), 'dist/src/mgmt/cli/main.js');
 const FLOWS_SCRIPT = join(process.cwd(), 'dist/test/support/udp-flows.js');
+const ECHO_SERVER = join(process.cwd(), 'dist/test/support/udp-echo-server.js');
+const ROUTED_ADDRESSES = 20;
+const ROUTED_PORTS = 5;
 
 interface FlowResult {
   src: string;
@@ -38,13 +44,16 @@ interface FlowResult {
 
 type StatusWithPlane = StatusView & { dataPlane: Record<string, number> | null };
 
-function unitOfFlow(src: string, port: number): number {
-  const udp = encodeUdp({ srcPort: port, dstPort: 7, payload: new Uint8Array(1) }, { src: parseIpv4(src), dst: parseIpv4(CLUSTER.outsideAddress) });
-  const packet = encodeIpv4({
-    header: { dscp: 0, ecn: 0, id: 1, dontFragment: false, moreFragments: false, fragmentOffset: 0, ttl: 64, protocol: IP_PROTOCOL.UDP, src: parseIpv4(src), dst: parseIpv4(CLUSTER.outsideAddress), options: new Uint8Array(0) },
+function udpPacket(src: string, srcPort: number, dst: string, dstPort: number): Uint8Array {
+  const udp = encodeUdp({ srcPort, dstPort, payload: new Uint8Array(1) }, { src: parseIpv4(src), dst: parseIpv4(dst) });
+  return encodeIpv4({
+    header: { dscp: 0, ecn: 0, id: 1, dontFragment: false, moreFragments: false, fragmentOffset: 0, ttl: 64, protocol: IP_PROTOCOL.UDP, src: parseIpv4(src), dst: parseIpv4(dst), options: new Uint8Array(0) },
     payload: udp,
   });
-  return classifyInbound(packet);
+}
+
+function unitOfFlow(src: string, port: number): number {
+  return classifyInbound(udpPacket(src, port, CLUSTER.outsideAddress, 7));
 }
 
 function runIn(ns: string, argv: string[]): Promise<string> {
@@ -78,6 +87,7 @@ function labWith(mode: DeliveryMode): void {
         interconnect: { group: CLUSTER.controlGroup, port: CLUSTER.controlPort },
         admin: { socket: socket(i) },
         outer: { tap: 'tapo', mode, address: CLUSTER.outsideAddress, subnet: LAB_ADDRESSES.outerNetwork, gateway: LAB_ADDRESSES.routerOuter, mtu: 1500 },
+        inner: { tap: 'tapi', address: CLUSTER.insideGateway, subnet: LAB_ADDRESSES.innerNetwork, mtu: 1500 },
       }));
       configs.forEach((config, k) => {
         const i = k + 1;
@@ -125,6 +135,47 @@ function labWith(mode: DeliveryMode): void {
       }
       const times = flows.map((f) => f.ms ?? 0).sort((a, b) => a - b);
       console.log(`${mode}: ${flows.length} flows, all answered once; median ${times[times.length >> 1]?.toFixed(1)} ms; per member ${[...expected].map(([m, n]) => `${m}=${n}`).join(' ')}`);
+    });
+
+    it('routes flows to the application host and back, each packet by the owner of its unit, once', async () => {
+      const server = spawn('ip', ['netns', 'exec', ns('ap'), process.execPath, ECHO_SERVER, '7'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      procs.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.stdout.once('data', () => resolve());
+        server.once('exit', (code) => reject(new Error(`echo server exited ${code}`)));
+      });
+      const before = await Promise.all([1, 2, 3].map((i) => ask<StatusWithPlane>(i, 'status')));
+      const out = await runIn(ns('cl'), ['sh', '-c', `exec "${process.execPath}" "${FLOWS_SCRIPT}" ${LAB_ADDRESSES.appHost} 7 ${LAB_ADDRESSES.clientExtraFirst} ${ROUTED_ADDRESSES} ${ROUTED_PORTS} 2500`]);
+      server.kill('SIGKILL');
+      const flows = (JSON.parse(out) as { flows: FlowResult[] }).flows;
+      expect(flows.filter((f) => f.replies !== 1)).toEqual([]);
+      const owners = (await ask<UnitsView>(1, 'units'))?.owners ?? [];
+      const there = new Map<string, number>();
+      const back = new Map<string, number>();
+      const add = (m: Map<string, number>, owner: string | null | undefined): void => void m.set(owner ?? 'none', (m.get(owner ?? 'none') ?? 0) + 1);
+      for (const f of flows) {
+        add(there, owners[classifyForward(udpPacket(f.src, f.port, LAB_ADDRESSES.appHost, 7))]);
+        add(back, owners[classifyToClient(udpPacket(LAB_ADDRESSES.appHost, 7, f.src, f.port))]);
+      }
+      for (let i = 1; i <= MEMBERS; i++) {
+        const after = (await ask<StatusWithPlane>(i, 'status'))?.dataPlane ?? {};
+        const was = before[i - 1]?.dataPlane ?? {};
+        const grew = (key: string): number => (after[key] ?? 0) - (was[key] ?? 0);
+        expect({ member: i, out: grew('routed.outer-to-inner'), back: grew('routed.inner-to-outer') }).toEqual({
+          member: i,
+          out: there.get(memberAddress(i)) ?? 0,
+          back: back.get(memberAddress(i)) ?? 0,
+        });
+      }
+      console.log(`${mode}: ${flows.length} routed flows to the app host answered once; out ${[...there].map(([m, n]) => `${m}=${n}`).join(' ')}; back ${[...back].map(([m, n]) => `${m}=${n}`).join(' ')}`);
+    });
+
+    it('the owner answers TTL expiry in transit, and the inside gateway answers ping from the app host', async () => {
+      const expired = await runIn(ns('cl'), ['sh', '-c', `ping -n -c 1 -W 2 -t 2 ${LAB_ADDRESSES.appHost} || true`]);
+      expect(expired).toMatch(new RegExp(`From ${CLUSTER.outsideAddress.replace(/\./g, '\\.')} icmp_seq=1 Time to live exceeded`));
+      const pong = await runIn(ns('ap'), ['ping', '-n', '-c', '3', '-i', '0.2', '-W', '2', CLUSTER.insideGateway]);
+      expect(pong).toMatch(/3 packets transmitted, 3 received/);
+      expect(pong).not.toMatch(/DUP!/);
     });
   });
 }

@@ -1,13 +1,14 @@
 /**
- * The outer host, driven frame by frame: who answers ARP, who answers a
+ * The cluster host, driven frame by frame: who answers ARP, who answers a
  * packet (its unit's owner only, never anyone else), how replies find the
- * router, and what the master does in forwarding mode.
+ * router, what the master does in forwarding mode, and how traffic is routed
+ * between the outer and the inner side (TTL, frag-needed, owner only).
  */
 import { describe, expect, it } from 'vitest';
 import { classifyInbound } from '../../src/cluster/filter.js';
 import { parseIpv4 } from '../../src/lib/ipv4.js';
 import { memberMac, sharedUnicastMac, type DeliveryMode } from '../../src/stack/delivery-mode.js';
-import { OuterHost, type HostEffect } from '../../src/stack/outer-host.js';
+import { ClusterHost, type HostEffect } from '../../src/stack/cluster-host.js';
 import { ARP_OP, decodeArp, encodeArp } from '../../src/wire/arp.js';
 import { ETHERTYPE, broadcastMac, decodeEthernet, encodeEthernet, zeroMac } from '../../src/wire/ethernet.js';
 import { decodeIcmp, encodeIcmp } from '../../src/wire/icmp.js';
@@ -20,10 +21,10 @@ const CLIENT = parseIpv4('198.18.16.2');
 const ROUTER_MAC = Uint8Array.of(0x02, 0, 0, 0, 0, 1);
 const OWN = memberMac(parseIpv4('198.18.3.11'), 'outer');
 
-function host(mode: DeliveryMode, opts: { mine: boolean; master: boolean }): OuterHost {
-  return new OuterHost(
-    { mode, clusterIp: CLUSTER, ownMac: OWN, subnet: { base: parseIpv4('198.18.1.0'), prefixLen: 24 }, defaultGateway: ROUTER, mtu: 1500 },
-    { serves: () => opts.mine, isMaster: () => opts.master },
+function host(mode: DeliveryMode, opts: { mine: boolean; master: boolean }): ClusterHost {
+  return new ClusterHost(
+    { mode, outer: { address: CLUSTER, ownMac: OWN, subnet: { base: parseIpv4('198.18.1.0'), prefixLen: 24 }, gateway: ROUTER, mtu: 1500 } },
+    { serves: () => opts.mine, isMaster: () => opts.master, inTransition: () => false },
   );
 }
 
@@ -48,15 +49,15 @@ function frames(effects: HostEffect[]): Uint8Array[] {
 }
 
 /** Teach the host the router's MAC, as its reply to our probe would. */
-function knowRouter(h: OuterHost): void {
-  h.input(0, arpFrame(ARP_OP.REPLY, ROUTER_MAC, ROUTER, 0, OWN));
+function knowRouter(h: ClusterHost): void {
+  h.input(0, 'outer', arpFrame(ARP_OP.REPLY, ROUTER_MAC, ROUTER, 0, OWN));
 }
 
 describe('outer host', () => {
   it('only the master answers ARP for the cluster address, with the mode’s MAC', () => {
     const request = arpFrame(ARP_OP.REQUEST, ROUTER_MAC, ROUTER, CLUSTER);
-    expect(frames(host('unicast', { mine: true, master: false }).input(0, request))).toEqual([]);
-    const [reply] = frames(host('unicast', { mine: false, master: true }).input(0, request));
+    expect(frames(host('unicast', { mine: true, master: false }).input(0, 'outer', request))).toEqual([]);
+    const [reply] = frames(host('unicast', { mine: false, master: true }).input(0, 'outer', request));
     const eth = decodeEthernet(reply ?? new Uint8Array());
     if (!eth.ok) throw new Error('no reply');
     expect(eth.value.src).toEqual(OWN); // our own source MAC: the switch never learns the cluster MAC
@@ -67,12 +68,12 @@ describe('outer host', () => {
 
   it('the owner echoes UDP port 7 once it knows the router, probing for it first', () => {
     const h = host('unicast', { mine: true, master: false });
-    const first = frames(h.input(0, udpFrame(7, [1, 2, 3])));
+    const first = frames(h.input(0, 'outer', udpFrame(7, [1, 2, 3])));
     expect(first).toHaveLength(1); // the ARP probe, the echo waits
     const probe = decodeEthernet(first[0] ?? new Uint8Array());
     const arp = probe.ok ? decodeArp(probe.value.payload) : null;
     expect(arp?.ok && arp.value.senderIp).toBe(0);
-    const [echo] = frames(h.input(1, arpFrame(ARP_OP.REPLY, ROUTER_MAC, ROUTER, 0, OWN)));
+    const [echo] = frames(h.input(1, 'outer', arpFrame(ARP_OP.REPLY, ROUTER_MAC, ROUTER, 0, OWN)));
     const eth = decodeEthernet(echo ?? new Uint8Array());
     if (!eth.ok) throw new Error('no echo');
     expect(eth.value.dst).toEqual(ROUTER_MAC);
@@ -88,21 +89,21 @@ describe('outer host', () => {
   it('a member that does not own the unit stays silent, even for a closed port', () => {
     const h = host('unicast', { mine: false, master: false });
     knowRouter(h);
-    expect(h.input(1, udpFrame(7, [1]))).toEqual([]);
-    expect(h.input(1, udpFrame(9999, [1]))).toEqual([]);
+    expect(h.input(1, 'outer', udpFrame(7, [1]))).toEqual([]);
+    expect(h.input(1, 'outer', udpFrame(9999, [1]))).toEqual([]);
     expect(h.counters.get('drop.not-mine')).toBe(2);
   });
 
   it('the owner answers a closed port with ICMP port unreachable, and ping with echo reply', () => {
     const h = host('multicast', { mine: true, master: false });
     knowRouter(h);
-    const [err] = frames(h.input(1, udpFrame(9999, [1], new Uint8Array(6).fill(0xff))));
+    const [err] = frames(h.input(1, 'outer', udpFrame(9999, [1], new Uint8Array(6).fill(0xff))));
     const eth = decodeEthernet(err ?? new Uint8Array());
     const d = eth.ok ? decodeIpv4(eth.value.payload) : null;
     const icmp = d?.ok ? decodeIcmp(d.value.payload) : null;
     expect(icmp?.ok && icmp.value.kind).toBe('destination-unreachable');
     const ping = encodeIcmp({ kind: 'echo-request', id: 5, seq: 9, data: Uint8Array.of(42) });
-    const [pong] = frames(h.input(2, encodeEthernet({ dst: OWN, src: ROUTER_MAC, etherType: ETHERTYPE.IPV4, payload: ip(IP_PROTOCOL.ICMP, ping) })));
+    const [pong] = frames(h.input(2, 'outer', encodeEthernet({ dst: OWN, src: ROUTER_MAC, etherType: ETHERTYPE.IPV4, payload: ip(IP_PROTOCOL.ICMP, ping) })));
     const pe = decodeEthernet(pong ?? new Uint8Array());
     const pd = pe.ok ? decodeIpv4(pe.value.payload) : null;
     const reply = pd?.ok ? decodeIcmp(pd.value.payload) : null;
@@ -112,12 +113,15 @@ describe('outer host', () => {
   it('in forwarding mode the master hands other members’ packets on, classified', () => {
     const h = host('forwarding', { mine: false, master: true });
     const frame = udpFrame(7, [1], OWN);
-    const [effect] = h.input(0, frame);
+    expect(h.input(0, 'outer', frame)).toEqual([]); // nobody owns it yet
+    expect(h.counters.get('drop.unassigned')).toBe(1);
+    h.ownerOf = () => parseIpv4('198.18.3.12');
+    const [effect] = h.input(0, 'outer', frame);
     const eth = decodeEthernet(frame);
     expect(effect?.kind).toBe('forward');
     if (effect?.kind === 'forward' && eth.ok) expect(effect.unit).toBe(classifyInbound(eth.value.payload));
     // Frames for the shared MACs are not for anyone in forwarding mode.
-    expect(h.input(0, udpFrame(7, [1]))).toEqual([]);
+    expect(h.input(0, 'outer', udpFrame(7, [1]))).toEqual([]);
   });
 
   it('the master announces the cluster address by gratuitous ARP', () => {

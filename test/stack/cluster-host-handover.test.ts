@@ -1,0 +1,135 @@
+/**
+ * A unit moving between live members loses no packet and serves none twice:
+ * in unicast mode the old owner serves on through the grace, the new owner
+ * replays what it held after the old owner's marker, and a bystander drops
+ * its copies; in forwarding mode the master holds the unit's packets and hands
+ * all of them to the new owner once it has acknowledged.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { classifyInbound } from '../../src/cluster/filter.js';
+import { parseIpv4 } from '../../src/lib/ipv4.js';
+import { ClusterHost, type HostEffect, type Ownership } from '../../src/stack/cluster-host.js';
+import { memberMac, sharedUnicastMac, type DeliveryMode } from '../../src/stack/delivery-mode.js';
+import { ARP_OP, encodeArp } from '../../src/wire/arp.js';
+import { ETHERTYPE, decodeEthernet, encodeEthernet, zeroMac } from '../../src/wire/ethernet.js';
+import { IP_PROTOCOL, decodeIpv4, encodeIpv4 } from '../../src/wire/ipv4.js';
+import { decodeUdp, encodeUdp } from '../../src/wire/udp.js';
+
+const CLUSTER = parseIpv4('198.18.1.10');
+const ROUTER = parseIpv4('198.18.1.1');
+const CLIENT = parseIpv4('198.18.16.2');
+const ROUTER_MAC = Uint8Array.of(0x02, 0, 0, 0, 0, 1);
+const A = parseIpv4('198.18.3.11');
+const B = parseIpv4('198.18.3.12');
+const C = parseIpv4('198.18.3.13');
+
+/** What each member believes about the moving unit. */
+class View implements Ownership {
+  serving = false;
+  moving = false;
+  master = false;
+  serves(): boolean {
+    return this.serving;
+  }
+  isMaster(): boolean {
+    return this.master;
+  }
+  inTransition(): boolean {
+    return this.moving;
+  }
+}
+
+function member(self: number, view: View, mode: DeliveryMode = 'unicast'): ClusterHost {
+  const own = memberMac(self, 'outer');
+  const h = new ClusterHost({ mode, outer: { address: CLUSTER, ownMac: own, subnet: { base: parseIpv4('198.18.1.0'), prefixLen: 24 }, gateway: ROUTER, mtu: 1500 } }, view);
+  h.input(0, 'outer', encodeEthernet({ dst: own, src: ROUTER_MAC, etherType: ETHERTYPE.ARP, payload: encodeArp({ op: ARP_OP.REPLY, senderMac: ROUTER_MAC, senderIp: ROUTER, targetMac: zeroMac(), targetIp: 0 }) }));
+  return h;
+}
+
+/** Echo request `i` of one flow (one unit), as the router delivers it. */
+function request(i: number, dstMac = sharedUnicastMac(CLUSTER)): Uint8Array {
+  const udp = encodeUdp({ srcPort: 40000, dstPort: 7, payload: Uint8Array.of(i >> 8, i & 0xff) }, { src: CLIENT, dst: CLUSTER });
+  const ip = encodeIpv4({
+    header: { dscp: 0, ecn: 0, id: i, dontFragment: false, moreFragments: false, fragmentOffset: 0, ttl: 63, protocol: IP_PROTOCOL.UDP, src: CLIENT, dst: CLUSTER, options: new Uint8Array(0) },
+    payload: udp,
+  });
+  return encodeEthernet({ dst: dstMac, src: ROUTER_MAC, etherType: ETHERTYPE.IPV4, payload: ip });
+}
+
+/** The sequence numbers of the echo replies among `effects`. */
+function echoed(effects: HostEffect[]): number[] {
+  return effects.flatMap((e) => {
+    if (e.kind !== 'frame') return [];
+    const eth = decodeEthernet(e.frame);
+    const ip = eth.ok ? decodeIpv4(eth.value.payload) : null;
+    if (!ip?.ok || ip.value.header.protocol !== IP_PROTOCOL.UDP) return [];
+    const u = decodeUdp(ip.value.payload, { src: ip.value.header.src, dst: ip.value.header.dst });
+    return u.ok ? [(u.value.payload[0]! << 8) | u.value.payload[1]!] : [];
+  });
+}
+
+describe('hand-over of a moving unit between live members', () => {
+  it('unicast: every request is answered exactly once, wherever the de-assign, release and assign fall', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 120 }), fc.nat(), fc.nat(), fc.nat(), (n, x, y, z) => {
+        // De-assign seen at d; the old owner stops at r (after its grace); the new owner gains at g.
+        const d = x % (n + 1);
+        const r = d + (y % (n - d + 1));
+        const g = r + (z % (n - r + 1));
+        const va = Object.assign(new View(), { serving: true });
+        const vb = new View();
+        const vc = new View();
+        const [a, b, c] = [member(A, va), member(B, vb), member(C, vc)];
+        const answers: number[] = [];
+        const unit = classifyInbound(decodeEthernet(request(0)).ok ? (decodeEthernet(request(0)) as { value: { payload: Uint8Array } }).value.payload : new Uint8Array());
+        for (let i = 0; i <= n; i++) {
+          if (i === d) for (const v of [va, vb, vc]) v.moving = true;
+          if (i === r) va.serving = false;
+          if (i === g) {
+            for (const v of [va, vb, vc]) v.moving = false;
+            vb.serving = true;
+            answers.push(...echoed(b.unitsGained(i, [{ unit, marker: a.hold.markerOf(unit) }])));
+            c.tick(i);
+          }
+          if (i === n) break;
+          const f = request(i);
+          for (const h of [a, b, c]) answers.push(...echoed(h.input(i, 'outer', f)));
+        }
+        expect(answers.sort((p, q) => p - q)).toEqual(Array.from({ length: n }, (_, i) => i));
+        expect(c.hold.heldUnits).toBe(0);
+        expect(b.hold.heldUnits).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a unit gained without a hand-over (its owner failed) drops what was held: no second answers', () => {
+    const vb = Object.assign(new View(), { moving: true });
+    const b = member(B, vb);
+    for (let i = 0; i < 5; i++) b.input(i, 'outer', request(i));
+    vb.moving = false;
+    vb.serving = true;
+    const eth = decodeEthernet(request(0));
+    const unit = eth.ok ? classifyInbound(eth.value.payload) : -1;
+    expect(b.unitsGained(5, [{ unit }])).toEqual([]);
+    expect(b.counters.get('hold.discarded')).toBe(5);
+  });
+
+  it('forwarding: the master holds a unit being assigned and hands all of it on once the owner acknowledged', () => {
+    const vm = Object.assign(new View(), { master: true, moving: true });
+    const m = member(A, vm, 'forwarding');
+    const own = memberMac(A, 'outer');
+    for (let i = 0; i < 10; i++) expect(m.input(i, 'outer', request(i, own))).toEqual([]);
+    expect(m.nextWakeAt()).toBeLessThanOrEqual(15);
+    expect(m.tick(10)).toEqual([]); // still being assigned
+    vm.moving = false;
+    m.ownerOf = () => B;
+    const handed = m.tick(11);
+    expect(handed.map((e) => e.kind)).toEqual(new Array(10).fill('forward'));
+    const ids = handed.map((e) => (e.kind === 'forward' ? decodeIpv4(e.packet) : null)).map((d) => (d?.ok ? d.value.header.id : -1));
+    expect(ids).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    // Afterwards packets go straight on.
+    expect(m.input(12, 'outer', request(10, own)).map((e) => e.kind)).toEqual(['forward']);
+  });
+});
