@@ -51,7 +51,7 @@
  *   KeyUpdate          target u32 | keyEpoch u32 | wrappedKey bytes16
  *   StateSync          app u8 | unit u16 | syncSeq u32 | payload (u32 length ≤ 60000 + bytes)
  *   StateAck           app u8 | unit u16 | syncSeq u32
- *   ForwardedPacket    unit u16 | packet bytes16
+ *   ForwardedPacket    unit u16 | side u8 | packet bytes16
  *
  * Decoding never throws (decodeFrame, peekHeader return Decoded<T>); decoded
  * byte fields and `authenticated` are views into the input buffer. Encoding

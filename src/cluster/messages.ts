@@ -243,10 +243,15 @@ export interface StateAck {
   syncSeq: number;
 }
 
-/** Room for the forwarding delivery mode (later issues): a packet the master hands to a unit's owner. */
+/** Which of the cluster's sides a forwarded packet arrived on (the owner handles it as if it came in there). */
+export const ForwardSide = { Outer: 0, Inner: 1 } as const;
+export type ForwardSide = (typeof ForwardSide)[keyof typeof ForwardSide];
+
+/** Forwarding delivery mode: a packet the master received and hands to its unit's owner. */
 export interface ForwardedPacket {
   type: typeof MessageType.ForwardedPacket;
   unit: UnitId;
+  side: ForwardSide;
   packet: Uint8Array;
 }
 

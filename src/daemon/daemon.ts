@@ -13,6 +13,7 @@ import { AppHost } from '../apps/app-host.js';
 import type { ClusterApplication } from '../apps/application.js';
 import { DemoApp } from '../apps/demo/demo-app.js';
 import { MemberCore } from '../cluster/membership/core.js';
+import { ForwardSide } from '../cluster/messages.js';
 import { ShoalError } from '../lib/errors.js';
 import { parseIpv4 } from '../lib/ipv4.js';
 import { AdminServer } from '../mgmt/admin/server.js';
@@ -109,6 +110,10 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
     }
     const dp = dataPlane;
     runner.onAction((a) => dp.onAction(a));
+    if (config.outer.mode === 'forwarding') {
+      dp.forwarder = (to, unit, side, packet) =>
+        runner.applyActions(core.forward(systemClock.now(), to, unit, side === 'inner' ? ForwardSide.Inner : ForwardSide.Outer, packet));
+    }
   }
   let admin: AdminServer;
   try {

@@ -12,7 +12,8 @@
  */
 import type { Action } from '../cluster/membership/actions.js';
 import type { MemberCore } from '../cluster/membership/core.js';
-import { UnitState } from '../cluster/messages.js';
+import { ForwardSide, UnitState } from '../cluster/messages.js';
+import type { MemberId, UnitId } from '../cluster/types.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../mgmt/log.js';
 import { FrameBatch, type TapDevice } from '../ports/tap.js';
@@ -27,6 +28,9 @@ interface Port {
   tx: FrameBatch;
 }
 
+/** Forwarding mode: hands a packet to its unit's owner over the interconnect (the master only). */
+export type Forwarder = (to: MemberId, unit: UnitId, side: SideName, packet: Uint8Array) => void;
+
 export interface DataPlaneTaps {
   outer: TapDevice;
   inner?: TapDevice;
@@ -39,6 +43,8 @@ export class DataPlane {
   private cancelTimer: (() => void) | null = null;
   private timerAt = Infinity;
   txDropped = 0;
+  /** Set by the daemon in forwarding mode. */
+  forwarder: Forwarder | null = null;
 
   constructor(
     taps: DataPlaneTaps,
@@ -72,6 +78,8 @@ export class DataPlane {
     if (a.kind === 'announce-cluster-address') {
       this.log.log('info', 'gratuitous-arp', { devices: [...this.ports.values()].map((p) => p.tap.name) });
       this.emit(this.host.announce());
+    } else if (a.kind === 'forwarded-packet') {
+      this.emit(this.host.inputForwarded(this.clock.now(), a.side === ForwardSide.Inner ? 'inner' : 'outer', a.packet));
     } else if (a.kind === 'units-gained') {
       // Units handed over from a live owner come with its marker: serve what we held after it.
       this.emit(this.host.unitsGained(this.clock.now(), a.units.map((unit) => ({ unit, marker: a.markers.get(unit) }))));
@@ -96,7 +104,12 @@ export class DataPlane {
 
   private emit(effects: HostEffect[]): void {
     for (const e of effects) {
-      if (e.kind !== 'frame') continue; // forwarding mode's hand-over is not wired yet
+      if (e.kind === 'forward') {
+        const to = this.host.ownerOf(e.unit);
+        if (to !== 0 && this.forwarder) this.forwarder(to, e.unit, e.side, e.packet);
+        else this.host.count('drop.no-forwarder');
+        continue;
+      }
       const port = this.ports.get(e.side);
       if (!port) continue;
       if (!port.tx.push(e.frame)) {

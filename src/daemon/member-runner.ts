@@ -49,6 +49,11 @@ export class MemberRunner {
     this.apply(this.core.start(this.ports.clock.now()));
   }
 
+  /** Actions the core returned to a call made outside the runner (the data plane forwarding a packet). */
+  applyActions(actions: Action[]): void {
+    if (!this.stopped && actions.length > 0) this.apply(actions);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.cancelTimer?.();

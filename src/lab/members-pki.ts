@@ -18,8 +18,8 @@ import type { CaBundle, MemberBundle } from '../pki/dev-pki.js';
 import { mkdirPrivate, writePrivate, writePublic, type MemberLayout } from './members-files.js';
 import { CLUSTER, LAB_ADDRESSES, MEMBER_DEVICES, memberAddress } from './plan.js';
 
-/** The delivery modes the lab wires up ('forwarding' exists in the stack but not in the lab yet). */
-export const LAB_MODES = ['unicast', 'multicast'] as const;
+/** The delivery modes the lab can run (all three of the patent's). */
+export const LAB_MODES = ['unicast', 'multicast', 'forwarding'] as const;
 export type LabMode = (typeof LAB_MODES)[number];
 export const DEFAULT_LAB_MODE: LabMode = 'unicast';
 
@@ -31,9 +31,7 @@ const DEV_CA_NAME = 'Shoal Lab Dev CA';
 /** Throws BAD_LAB_MODE unless `mode` is one the lab can run. */
 export function parseLabMode(mode: string): LabMode {
   if ((LAB_MODES as readonly string[]).includes(mode)) return mode as LabMode;
-  if (mode === 'forwarding')
-    throw new ShoalError('BAD_LAB_MODE', 'mode forwarding: not wired into the lab yet (the master forwarding frames over the interconnect); use unicast or multicast');
-  throw new ShoalError('BAD_LAB_MODE', `mode '${mode}': expected ${LAB_MODES.join(' or ')}`);
+  throw new ShoalError('BAD_LAB_MODE', `mode '${mode}': expected one of ${LAB_MODES.join(', ')}`);
 }
 
 export interface PkiReport {

@@ -8,6 +8,7 @@ import {
 } from '../../src/cluster/control-codec.js';
 import {
   AckKind,
+  ForwardSide,
   MAC_LENGTH,
   MessageType,
   UnitState,
@@ -74,7 +75,8 @@ describe('encoders refuse what the layout cannot carry (RangeError)', () => {
       { type: MessageType.StateSync, app: 256, unit: 0, syncSeq: 0, payload: new Uint8Array(0) },
       { type: MessageType.StateSync, app: 1, unit: 0, syncSeq: 0, payload: new Uint8Array(60001) },
       { type: MessageType.StateAck, app: 1, unit: 1024, syncSeq: 0 },
-      { type: MessageType.ForwardedPacket, unit: 0, packet: new Uint8Array(MAX_FRAME_LENGTH) },
+      { type: MessageType.ForwardedPacket, unit: 0, side: ForwardSide.Outer, packet: new Uint8Array(MAX_FRAME_LENGTH) },
+      { type: MessageType.ForwardedPacket, unit: 0, side: 2 as ForwardSide, packet: new Uint8Array(1) },
     ];
     for (const m of bad) expect(() => encode(m), JSON.stringify({ type: m.type })).toThrow(RangeError);
   });
@@ -93,10 +95,11 @@ describe('encoders refuse what the layout cannot carry (RangeError)', () => {
     const big = (packetLength: number): ControlMessage => ({
       type: MessageType.ForwardedPacket,
       unit: 0,
+      side: ForwardSide.Outer,
       packet: new Uint8Array(packetLength),
     });
-    // header 28 + bodyLength 2 + unit 2 + packet length 2 + packet + MAC 16 = 65000 exactly.
-    const fits = MAX_FRAME_LENGTH - 28 - 2 - 2 - 2 - MAC_LENGTH;
+    // header 28 + bodyLength 2 + unit 2 + side 1 + packet length 2 + packet + MAC 16 = 65000 exactly.
+    const fits = MAX_FRAME_LENGTH - 28 - 2 - 2 - 1 - 2 - MAC_LENGTH;
     const frame = encodeMacFrame(encode(big(fits)), new Uint8Array(MAC_LENGTH));
     expect(frame.length).toBe(MAX_FRAME_LENGTH);
     expect(() => encode(big(fits + 1))).toThrow(RangeError);

@@ -166,7 +166,7 @@ describe('body value rules', () => {
         ).toBe('bad-value');
         expect(reasonOf(frameOf(MessageType.StateAck, (w) => w.u8(1).u16(unit).u32(1)))).toBe('bad-value');
         expect(reasonOf(frameOf(MessageType.StateSync, (w) => w.u8(1).u16(unit).u32(1).u32(0)))).toBe('bad-value');
-        expect(reasonOf(frameOf(MessageType.ForwardedPacket, (w) => w.u16(unit).bytes16(Uint8Array.of(1))))).toBe('bad-value');
+        expect(reasonOf(frameOf(MessageType.ForwardedPacket, (w) => w.u16(unit).u8(0).bytes16(Uint8Array.of(1))))).toBe('bad-value');
       }),
     );
     // Exactly at the boundary: 1024 fails, 1023 passes.

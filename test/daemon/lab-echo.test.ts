@@ -110,8 +110,9 @@ function labWith(mode: DeliveryMode): void {
     });
 
     afterAll(async () => {
-      for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
-      await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
+      const running = procs.filter((p) => p.exitCode === null && p.signalCode === null);
+      for (const p of running) p.kill('SIGKILL');
+      await Promise.all(running.map((p) => new Promise((r) => p.once('exit', r))));
       await lab.down(name);
       rmSync(dir, { recursive: true, force: true });
     });
@@ -145,11 +146,14 @@ function labWith(mode: DeliveryMode): void {
         server.once('exit', (code) => reject(new Error(`echo server exited ${code}`)));
       });
       const before = await Promise.all([1, 2, 3].map((i) => ask<StatusWithPlane>(i, 'status')));
+      const ownersBefore = (await ask<UnitsView>(1, 'units'))?.owners ?? [];
       const out = await runIn(ns('cl'), ['sh', '-c', `exec "${process.execPath}" "${FLOWS_SCRIPT}" ${LAB_ADDRESSES.appHost} 7 ${LAB_ADDRESSES.clientExtraFirst} ${ROUTED_ADDRESSES} ${ROUTED_PORTS} 2500`]);
       server.kill('SIGKILL');
       const flows = (JSON.parse(out) as { flows: FlowResult[] }).flows;
       expect(flows.filter((f) => f.replies !== 1)).toEqual([]);
       const owners = (await ask<UnitsView>(1, 'units'))?.owners ?? [];
+      const moved = owners.filter((o, u) => o !== ownersBefore[u]).length;
+      if (moved > 0) console.log(`${mode}: ${moved} units moved during the routed flows`, JSON.stringify((await Promise.all([1, 2, 3].map((i) => ask<StatusWithPlane>(i, 'status')))).map((x) => x?.dataPlane)));
       const there = new Map<string, number>();
       const back = new Map<string, number>();
       const add = (m: Map<string, number>, owner: string | null | undefined): void => void m.set(owner ?? 'none', (m.get(owner ?? 'none') ?? 0) + 1);
@@ -182,3 +186,4 @@ function labWith(mode: DeliveryMode): void {
 
 labWith('unicast');
 labWith('multicast');
+labWith('forwarding');

@@ -141,7 +141,7 @@ describe('shoal CLI (built with tsc)', () => {
       [['sim', '--seed', 'x'], /--seed/],
       [['sim', '--loss', '101'], /--loss/],
       [['lab', '--members', '0'], /--members/],
-      [['lab', '--mode', 'forwarding'], /forwarding: not wired into the lab yet/],
+      [['lab', '--mode', 'broadcast'], /broadcast.*unicast, multicast, forwarding/],
       [['sim', '--bogus'], /--bogus/],
       [['nonsense'], /nonsense/],
     ];

@@ -15,6 +15,7 @@ import {
   AckKind,
   AUTH_OF_TYPE,
   ExitReason,
+  ForwardSide,
   MAC_LENGTH,
   MessageType,
   NakReason,
@@ -150,6 +151,7 @@ export const messageArbitraries: { readonly [T in MessageType]: fc.Arbitrary<Mes
   [MessageType.ForwardedPacket]: fc.record({
     type: fc.constant(MessageType.ForwardedPacket),
     unit: arbUnit,
+    side: fc.constantFrom(ForwardSide.Outer, ForwardSide.Inner),
     packet: fc.uint8Array({ maxLength: 200 }),
   }),
 };

@@ -6,6 +6,7 @@ import type { ByteReader } from '../../wire/byte-reader.js';
 import { DecodeError } from '../../wire/decode-error.js';
 import {
   AckKind,
+  ForwardSide,
   MessageType,
   type ForwardedPacket,
   type KeyUpdate,
@@ -128,11 +129,15 @@ export const stateAck: BodyCodec<StateAck> = {
   decode: (r) => ({ type: MessageType.StateAck, app: r.u8('app'), unit: getUnit(r, 'unit'), syncSeq: r.u32('syncSeq') }),
 };
 
-/** unit u16 | packet bytes16 */
+const FORWARD_SIDES: readonly ForwardSide[] = [ForwardSide.Outer, ForwardSide.Inner];
+
+/** unit u16 | side u8 | packet bytes16 */
 export const forwardedPacket: BodyCodec<ForwardedPacket> = {
   encode(w, m) {
     putUnit(w, m.unit, 'unit');
+    if (!FORWARD_SIDES.includes(m.side)) throw new RangeError(`side: ${m.side} is not a side`);
+    putU8(w, m.side, 'side');
     putBytes16(w, m.packet, 'packet');
   },
-  decode: (r) => ({ type: MessageType.ForwardedPacket, unit: getUnit(r, 'unit'), packet: r.bytes16('packet') }),
+  decode: (r) => ({ type: MessageType.ForwardedPacket, unit: getUnit(r, 'unit'), side: getEnum(r, FORWARD_SIDES, 'side'), packet: r.bytes16('packet') }),
 };

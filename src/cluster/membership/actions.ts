@@ -4,7 +4,7 @@
  * the simulator turns them into simulated deliveries.
  */
 import type { JoinCandidate } from '../../apps/application.js';
-import type { ControlMessage, ExitReason, NakReason } from '../messages.js';
+import type { ControlMessage, ExitReason, ForwardSide, NakReason } from '../messages.js';
 import type { MemberId, UnitId } from '../types.js';
 
 export type RoleName = 'joining' | 'offering' | 'master' | 'member' | 'refused';
@@ -22,6 +22,8 @@ export type Action =
    */
   | { kind: 'units-gained'; units: UnitId[]; markers: ReadonlyMap<UnitId, number> }
   | { kind: 'units-lost'; units: UnitId[] }
+  /** Forwarding mode: a packet our master received for one of our units, to serve as if it came in on `side`. */
+  | { kind: 'forwarded-packet'; unit: UnitId; side: ForwardSide; packet: Uint8Array }
   | { kind: 'members-changed'; added: MemberId[]; removed: MemberId[]; members: MemberId[] }
   /** Ask every application; answer with MemberCore.approvalResult(requestId, ...). */
   | { kind: 'approve-join'; requestId: number; candidate: JoinCandidate }

@@ -11,7 +11,7 @@
  */
 import type { Approval } from '../../apps/application.js';
 import type { RandomSource } from '../../lib/random.js';
-import { MessageType, type ControlMessage } from '../messages.js';
+import { MessageType, type ControlMessage, type ForwardSide } from '../messages.js';
 import type { MemberId, UnitId } from '../types.js';
 import type { Action, RoleName } from './actions.js';
 import { ControlChannel } from './channel.js';
@@ -112,6 +112,17 @@ export class MemberCore implements RoleSwitch {
 
   nextWakeAt(): number {
     return this.role.nextWakeAt();
+  }
+
+  /**
+   * Forwarding mode: as master, hand a packet of `unit` to its owner `to`
+   * over the interconnect (MACed under the cluster key like all unit traffic).
+   * Nothing when this member is not the master: only the master forwards.
+   */
+  forward(now: number, to: MemberId, unit: UnitId, side: ForwardSide, packet: Uint8Array): Action[] {
+    if (this.ctx.role !== 'master' || to === this.self) return [];
+    this.ctx.send(now, { type: MessageType.ForwardedPacket, unit, side, packet }, to);
+    return this.drain();
   }
 
   serves(unit: UnitId): boolean {

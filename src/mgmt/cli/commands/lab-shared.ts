@@ -64,7 +64,7 @@ export function clientAddressesOption(fallback: number): Option {
 }
 
 export function modeOption(): Option {
-  return new Option('--mode <mode>', 'how frames for the cluster address reach every member: unicast or multicast').argParser((value: string) => {
+  return new Option('--mode <mode>', 'how frames for the cluster address reach the members: unicast, multicast (every member sees them) or forwarding (the master forwards)').argParser((value: string) => {
     try {
       return parseLabMode(value);
     } catch (e) {
