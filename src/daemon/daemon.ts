@@ -11,11 +11,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { AppHost } from '../apps/app-host.js';
 import type { ClusterApplication } from '../apps/application.js';
-import { DemoApp } from '../apps/demo/demo-app.js';
+import { DemoApp, type DemoEvent } from '../apps/demo/demo-app.js';
 import { MemberCore } from '../cluster/membership/core.js';
 import { ForwardSide } from '../cluster/messages.js';
 import { ShoalError } from '../lib/errors.js';
-import { parseIpv4 } from '../lib/ipv4.js';
+import { formatIpv4, parseIpv4 } from '../lib/ipv4.js';
 import { AdminServer } from '../mgmt/admin/server.js';
 import { membersView, statusView, unitsView } from '../mgmt/admin/views.js';
 import { jsonLogger, type Logger } from '../mgmt/log.js';
@@ -45,6 +45,19 @@ export function readDaemonConfig(path: string): DaemonConfig {
   }
   const base = dirname(resolve(path));
   return parseDaemonConfig(raw, (p) => resolve(base, p));
+}
+
+/** A demo application event as log fields: members as addresses, unit lists as counts and a short sample. */
+function demoFields(e: DemoEvent): Record<string, unknown> {
+  switch (e.kind) {
+    case 'approve':
+      return { candidate: formatIpv4(e.candidate), verdict: e.verdict };
+    case 'members':
+      return { added: e.added.map(formatIpv4), removed: e.removed.map(formatIpv4) };
+    case 'gained':
+    case 'lost':
+      return { count: e.units.length, units: e.units.slice(0, 8) };
+  }
 }
 
 /** The TAPs and the host for the cluster's addresses; closes what it opened if a later step fails. */
@@ -99,7 +112,7 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
     wallOffset,
   );
   const transport = await UdpControlTransport.open({ address: config.memberAddress, group: config.group, port: config.port });
-  const host = new AppHost(apps ?? [new DemoApp({ maxEvents: 100 })]);
+  const host = new AppHost(apps ?? [new DemoApp({ maxEvents: 100, log: (e) => logger.log('info', `demo.${e.kind}`, demoFields(e)) })]);
   const runner = new MemberRunner(core, { transport, clock: systemClock, timers: systemTimers, apps: host, log: logger });
   if (config.outer) {
     try {

@@ -98,6 +98,13 @@ describe('members in namespaces over UDP multicast', () => {
     );
     const members = await ask<MemberView[]>(master, 'members');
     expect(members?.map((m) => m.role).sort()).toEqual(['master', 'member', 'member']);
+    // The built-in demo application heard of it through the hooks and logged it.
+    for (const i of ids) {
+      const events = (logs.get(i) ?? []).join('').split('\n').filter((l) => l.includes('"demo.'));
+      const parsed = events.map((l) => JSON.parse(l) as { event: string; count?: number; added?: string[] });
+      expect(parsed.some((e) => e.event === 'demo.gained' && (e.count ?? 0) > 0), `m${i} logged no demo.gained`).toBe(true);
+      expect(parsed.some((e) => e.event === 'demo.members' && (e.added ?? []).length > 0), `m${i} logged no demo.members`).toBe(true);
+    }
   });
 
   it('elect a new master and serve every unit again after the master is SIGKILLed', async () => {

@@ -19,6 +19,8 @@ export interface DemoAppOptions {
   silent?: boolean;
   /** Keep at most this many events (bounded, like everything else). */
   maxEvents?: number;
+  /** Told of every event as it happens (the daemon writes them to its log). */
+  log?: (event: DemoEvent) => void;
 }
 
 export class DemoApp implements ClusterApplication {
@@ -30,6 +32,7 @@ export class DemoApp implements ClusterApplication {
   constructor(private readonly options: DemoAppOptions = {}) {}
 
   private note(e: DemoEvent): void {
+    this.options.log?.(e);
     this.events.push(e);
     const max = this.options.maxEvents ?? 1000;
     if (this.events.length > max) this.events.splice(0, this.events.length - max);
