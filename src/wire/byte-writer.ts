@@ -62,7 +62,8 @@ export class ByteWriter {
     this.view.setUint16(at, v);
     return this;
   }
+  /** The bytes written; the writer must not be used afterwards (an exactly sized buffer is handed over, not copied). */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    return this.pos === this.buf.length ? this.buf : this.buf.slice(0, this.pos);
   }
 }

@@ -22,7 +22,7 @@ import {
   type ControlMessage,
   type Frame,
   type Header,
-  type MessageType,
+  MessageType,
   type Trailer,
 } from '../messages.js';
 import { readBody, writeBody } from './bodies.js';
@@ -38,6 +38,8 @@ import {
 } from './layout.js';
 
 const SIGNATURE_LENGTH_FIELD = 2;
+/** Header, body length, and a forwarded packet's unit, side and length fields. */
+const HEADER_GUESS = HEADER_LENGTH + BODY_LENGTH_FIELD + 5;
 
 /** The shortest trailer a frame of this kind can carry. */
 function minTrailer(kind: AuthKind): number {
@@ -62,7 +64,8 @@ export function encodeHeaderAndBody(header: Header, message: ControlMessage): Ui
   if (header.type !== message.type) {
     throw new RangeError(`header type ${String(header.type)} does not match message type ${String(message.type)}`);
   }
-  const w = new ByteWriter();
+  // Forwarded packets make bodies of up to a frame: size for them at once rather than growing by copies.
+  const w = new ByteWriter(message.type === MessageType.ForwardedPacket ? HEADER_GUESS + message.packet.length : 256);
   writeHeader(w, header);
   const lengthAt = w.length;
   w.u16(0);
