@@ -1,14 +1,19 @@
 /**
  * `npm run bench`: runs every benchmark, prints its figures, and writes them
- * to bench/results.json (one object per figure: name, figure, unit, conditions).
+ * to bench/results.json (one object per figure: name, figure, unit, conditions;
+ * figures of benches not run this time are kept, see saveResults).
+ *
+ * `npm run bench -- --lab` also runs the benches that build a namespace lab
+ * of member daemons (failover, control traffic): together they take about
+ * three minutes, so they are not part of the default run. Each also runs on
+ * its own: `npm run bench:failover`, `npm run bench:control-traffic`.
  */
-import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import os from 'node:os';
-import { formatResult, type BenchResult } from './result.js';
+import { formatResult, saveResults, type BenchResult } from './result.js';
+import { run as controlTraffic } from './control-traffic.js';
 import { run as distribution } from './distribution.js';
+import { run as failover } from './failover.js';
 import { run as filter } from './filter.js';
+import { run as forwarding } from './forwarding.js';
 import { run as simulator } from './simulator.js';
 import { run as tap } from './tap.js';
 
@@ -17,19 +22,19 @@ const benches: [string, () => Promise<BenchResult[]>][] = [
   ['distribution', distribution],
   ['simulator', simulator],
   ['tap', tap],
+  ['forwarding', forwarding],
 ];
+if (process.argv.includes('--lab')) benches.push(['control-traffic', () => controlTraffic()], ['failover', () => failover()]);
 
 const results: BenchResult[] = [];
 for (const [name, bench] of benches) {
   console.log(`# ${name}`);
+  const t0 = performance.now();
   for (const r of await bench()) {
     console.log(formatResult(r));
     results.push(r);
   }
+  console.log(`# ${name}: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-// dist/bench/run-all.js → the source tree's bench/results.json
-const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results.json');
-const machine = { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', loadavg: os.loadavg().map((l) => l.toFixed(2)).join(' ') };
-writeFileSync(out, `${JSON.stringify({ measuredAt: new Date().toISOString(), machine, results }, null, 2)}\n`);
-console.log(`wrote ${out}`);
+console.log(`wrote ${saveResults(results)}`);

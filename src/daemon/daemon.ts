@@ -91,7 +91,8 @@ function openDataPlane(config: DaemonConfig, core: MemberCore, logger: Logger): 
 
 export async function startDaemon(configPath: string, log?: Logger, apps?: ClusterApplication[]): Promise<Daemon> {
   const config = readDaemonConfig(configPath);
-  const logger = log ?? jsonLogger((l) => process.stderr.write(l), config.logLevel, { member: config.memberAddress });
+  // 'self', not 'member': events about other members (member-removed …) carry a 'member' field of their own.
+  const logger = log ?? jsonLogger((l) => process.stderr.write(l), config.logLevel, { self: config.memberAddress });
   const { credentials, trust } = loadCredentials(config);
   const wallOffset = systemClock.wallNow() - systemClock.now();
   // The data plane is made after the core; the core asks it for hand-over markers only once running.

@@ -71,6 +71,7 @@ export class DataPlane {
 
   start(): void {
     for (const [side, port] of this.ports) port.tap.onReadable(() => this.drain(side, port.tap));
+    this.emit(this.host.tick(this.clock.now())); // ask for the gateways now, and keep them fresh from here on
   }
 
   /** Follow the membership core: announce the cluster addresses when this member becomes (or stays) master. */

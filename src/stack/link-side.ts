@@ -15,7 +15,7 @@ import { ARP_OP, decodeArp, encodeArp, type ArpPacket } from '../wire/arp.js';
 import { ETHERTYPE, broadcastMac, encodeEthernet, zeroMac, type Mac } from '../wire/ethernet.js';
 import { arpAnswerMac, frameFilter, type DeliveryMode } from './delivery-mode.js';
 import { fragment } from './ipv4-fragments.js';
-import { NeighbourCache } from './neighbour-cache.js';
+import { DEFAULT_NEIGHBOUR_OPTIONS, NeighbourCache } from './neighbour-cache.js';
 
 export type SideName = 'outer' | 'inner';
 
@@ -51,11 +51,20 @@ export function inPrefix(ip: Ipv4, p: Prefix): boolean {
   return ((ip & mask) >>> 0) === ((p.base & mask) >>> 0);
 }
 
+/**
+ * How often a side asks for its gateway again while its entry is still fresh
+ * (a third of the neighbour timeout): the gateway carries nearly every reply,
+ * so its entry must never lapse and hold packets while it is asked again.
+ */
+export const GATEWAY_REFRESH_MS = DEFAULT_NEIGHBOUR_OPTIONS.reachableMs / 3;
+
 export class LinkSide {
   readonly accepts: (dst: Mac) => boolean;
   /** The MAC the master gives out for this side's cluster address (this mode's). */
   private readonly answerMac: Mac;
   private readonly neighbours = new NeighbourCache();
+  /** The first tick asks for the gateway at once: a member that just started or took over units answers without waiting for ARP. */
+  private nextGatewayProbe = 0;
 
   constructor(
     readonly name: SideName,
@@ -119,11 +128,16 @@ export class LinkSide {
   }
 
   tick(now: number): FrameEffect[] {
-    return this.neighbours.due(now).map((ip) => this.probe(ip));
+    const out = this.neighbours.due(now).map((ip) => this.probe(ip));
+    if (this.cfg.gateway !== null && now >= this.nextGatewayProbe) {
+      this.nextGatewayProbe = now + GATEWAY_REFRESH_MS;
+      out.push(this.probe(this.cfg.gateway));
+    }
+    return out;
   }
 
   nextWakeAt(): number {
-    return this.neighbours.nextWakeAt();
+    return Math.min(this.neighbours.nextWakeAt(), this.cfg.gateway === null ? Infinity : this.nextGatewayProbe);
   }
 
   private frame(dst: Mac, etherType: number, payload: Uint8Array): FrameEffect {

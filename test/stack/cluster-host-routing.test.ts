@@ -63,8 +63,8 @@ function frame(dst: Uint8Array, src: Uint8Array, ip: Uint8Array): Uint8Array {
 const fromOutside = (ip: Uint8Array): Uint8Array => frame(sharedUnicastMac(CLUSTER), ROUTER_MAC, ip);
 const fromInside = (ip: Uint8Array): Uint8Array => frame(sharedUnicastMac(INSIDE_GW), APP_MAC, ip);
 
-function teach(h: ClusterHost, side: 'outer' | 'inner', ip: number, mac: Uint8Array, own: Uint8Array): void {
-  h.input(0, side, encodeEthernet({ dst: own, src: mac, etherType: ETHERTYPE.ARP, payload: encodeArp({ op: ARP_OP.REPLY, senderMac: mac, senderIp: ip, targetMac: zeroMac(), targetIp: 0 }) }));
+function teach(h: ClusterHost, side: 'outer' | 'inner', ip: number, mac: Uint8Array, own: Uint8Array, now = 0): void {
+  h.input(now, side, encodeEthernet({ dst: own, src: mac, etherType: ETHERTYPE.ARP, payload: encodeArp({ op: ARP_OP.REPLY, senderMac: mac, senderIp: ip, targetMac: zeroMac(), targetIp: 0 }) }));
 }
 
 function knowAll(h: ClusterHost): ClusterHost {
@@ -153,5 +153,29 @@ describe('cluster host routing between the outer and the inner side', () => {
     expect(pong?.ip.ok && pong.ip.value.header).toMatchObject({ src: INSIDE_GW, dst: APP });
     expect(h.input(1, 'outer', fromOutside(packet(CLIENT, parseIpv4('198.18.20.1'))))).toEqual([]);
     expect(h.counters.get('drop.hairpin')).toBe(1);
+  });
+});
+
+describe('gateways stay resolved', () => {
+  it('each side asks for its gateway on the first tick and again before the entry could lapse', () => {
+    const h = host(() => true);
+    const probes = (effects: HostEffect[]): string[] =>
+      effects.flatMap((e) => {
+        if (e.kind !== 'frame') return [];
+        const eth = decodeEthernet(e.frame);
+        return eth.ok && eth.value.etherType === ETHERTYPE.ARP ? [e.side] : [];
+      });
+    expect(probes(h.tick(0)).sort()).toEqual(['inner', 'outer']);
+    expect(probes(h.tick(1))).toEqual([]);
+    knowAll(h);
+    const refresh = h.nextWakeAt();
+    expect(refresh).toBeGreaterThan(1);
+    expect(refresh).toBeLessThan(30_000); // before the 30 s neighbour timeout
+    expect(probes(h.tick(refresh)).sort()).toEqual(['inner', 'outer']);
+    // The router answers the refresh, so its entry is fresh past the first timeout: a packet 31 s in goes straight out.
+    teach(h, 'outer', ROUTER, ROUTER_MAC, OUTER_MAC, refresh);
+    const [out, ...none] = sent(h.input(31_000, 'inner', fromInside(packet(APP, CLIENT))));
+    expect(none).toEqual([]);
+    expect(out?.dstMac).toEqual(ROUTER_MAC);
   });
 });
