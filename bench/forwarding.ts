@@ -16,7 +16,6 @@
 import { loadavg } from 'node:os';
 import { newClusterKey } from '../src/cluster/auth/cluster-key.js';
 import { ControlChannel } from '../src/cluster/membership/channel.js';
-import { DEFAULT_TIMING, type MemberConfig } from '../src/cluster/membership/config.js';
 import { ForwardSide, MessageType } from '../src/cluster/messages.js';
 import { parseIpv4 } from '../src/lib/ipv4.js';
 import { SeededRandom } from '../src/lib/random.js';
@@ -26,7 +25,7 @@ import { ARP_OP, encodeArp } from '../src/wire/arp.js';
 import { ETHERTYPE, encodeEthernet, zeroMac } from '../src/wire/ethernet.js';
 import { IP_PROTOCOL, encodeIpv4 } from '../src/wire/ipv4.js';
 import { encodeUdp } from '../src/wire/udp.js';
-import { standardFixtures } from '../test/support/pki.js';
+import { fixtureMemberConfig, standardFixtures } from '../test/support/pki.js';
 import { type BenchResult, formatResult } from './result.js';
 
 const CLUSTER = parseIpv4('198.18.1.10');
@@ -101,18 +100,7 @@ function measure(seconds: number, pristine: Uint8Array[], step: (frame: Uint8Arr
 
 export async function run(): Promise<BenchResult[]> {
   const fx = await standardFixtures();
-  const m = fx.members[0];
-  if (!m) throw new Error('no fixture member');
-  const cfg: MemberConfig = {
-    self: SELF,
-    clusterId: 1,
-    configVersion: 1,
-    incarnation: 1,
-    credentials: { chain: m.chain, privateKey: m.privateKey },
-    trust: fx.trust,
-    timing: DEFAULT_TIMING,
-    maxSkewMs: 30_000,
-  };
+  const cfg = fixtureMemberConfig(fx, SELF);
   const channel = new ControlChannel(cfg);
   channel.keys.set(newClusterKey(new SeededRandom(7), 1));
 

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { newClusterKey } from '../../src/cluster/auth/cluster-key.js';
 import type { Action } from '../../src/cluster/membership/actions.js';
 import { ControlChannel } from '../../src/cluster/membership/channel.js';
-import { DEFAULT_TIMING, type MemberConfig } from '../../src/cluster/membership/config.js';
+import { DEFAULT_TIMING } from '../../src/cluster/membership/config.js';
 import { MembershipContext } from '../../src/cluster/membership/context.js';
 import { UnitAssigner } from '../../src/cluster/membership/master-units.js';
 import { MemberRole } from '../../src/cluster/membership/member.js';
@@ -17,7 +17,7 @@ import type { RoleSwitch } from '../../src/cluster/membership/role.js';
 import { AckKind, MessageType, UnitState, type ControlMessage, type Header, type WorkAck, type WorkAssign } from '../../src/cluster/messages.js';
 import { UNIT_COUNT, type MemberId, type UnitEpoch, type UnitId } from '../../src/cluster/types.js';
 import { SeededRandom } from '../../src/lib/random.js';
-import { standardFixtures, type StandardFixtures } from '../support/pki.js';
+import { fixtureMemberConfig, standardFixtures, type StandardFixtures } from '../support/pki.js';
 
 const GRACE = DEFAULT_TIMING.releaseGraceMs;
 const SELF: MemberId = 0xc6120001;
@@ -34,23 +34,13 @@ beforeAll(async () => {
 
 /** A context for SELF holding a cluster key, whose data plane answers `handoffMarker` and counts the questions. */
 function context(handoffMarker: (unit: UnitId) => number = marker): { ctx: MembershipContext; asked: UnitId[] } {
-  const m = fx.members[0];
-  if (!m) throw new Error('no fixture member');
   const asked: UnitId[] = [];
-  const cfg: MemberConfig = {
-    self: SELF,
-    clusterId: 1,
-    configVersion: 1,
-    incarnation: 1,
-    credentials: { chain: m.chain, privateKey: m.privateKey },
-    trust: fx.trust,
-    timing: DEFAULT_TIMING,
-    maxSkewMs: 30_000,
+  const cfg = fixtureMemberConfig(fx, SELF, {
     handoffMarker: (unit) => {
       asked.push(unit);
       return handoffMarker(unit);
     },
-  };
+  });
   const rng = new SeededRandom(1);
   const ctx = new MembershipContext(cfg, new ControlChannel(cfg), rng, 0);
   ctx.channel.keys.set(newClusterKey(rng, 1));

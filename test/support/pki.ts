@@ -6,6 +6,7 @@
  * nothing secret is checked in.
  */
 import type { TrustConfig } from '../../src/cluster/auth/trust.js';
+import { DEFAULT_TIMING, type MemberConfig } from '../../src/cluster/membership/config.js';
 import * as pki from '../../src/pki/dev-pki.js';
 import { trustOf, type AnyKeyType, type CaBundle, type MemberBundle } from '../../src/pki/dev-pki.js';
 
@@ -112,5 +113,22 @@ async function buildStandard(): Promise<StandardFixtures> {
     allowedMembers,
     trust: trustOf(ca),
     restrictedTrust: trustOf(ca, { allowedMembers }),
+  };
+}
+
+/** A membership configuration for `self` with the credentials of `fx.members[index]` and the cluster CA as trust. */
+export function fixtureMemberConfig(fx: StandardFixtures, self: number, overrides: Partial<MemberConfig> = {}, index = 0): MemberConfig {
+  const m = fx.members[index];
+  if (!m) throw new Error(`no fixture member ${index}`);
+  return {
+    self,
+    clusterId: 1,
+    configVersion: 1,
+    incarnation: 1,
+    credentials: { chain: m.chain, privateKey: m.privateKey },
+    trust: fx.trust,
+    timing: DEFAULT_TIMING,
+    maxSkewMs: 30_000,
+    ...overrides,
   };
 }
