@@ -7,10 +7,9 @@
  * Usage: node udp-flows.js <target> <port> <firstSrc> <addresses> <portsPerAddress> <waitMs>
  */
 import dgram from 'node:dgram';
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { formatIpv4, parseIpv4 } from '../lib/ipv4.js';
+import { isMainModule } from '../lib/main-module.js';
 
 export interface FlowResult {
   src: string;
@@ -64,17 +63,8 @@ export async function runFlows(o: FlowOptions): Promise<FlowResult[]> {
   return flows;
 }
 
-function isMain(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
-if (isMain()) {
+if (isMainModule(import.meta.url)) {
   const [target = '', port = '7', first = '', addresses = '1', perAddress = '1', waitMs = '2000'] = process.argv.slice(2);
   const flows = await runFlows({
     target,

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyForward, classifyInbound, classifyToClient } from '../../src/cluster/filter.js';
 import { NamespaceLab } from '../../src/lab/lab.js';
+import type { FlowResult } from '../../src/lab/udp-flows.js';
 import { CLUSTER, LAB_ADDRESSES, memberAddress } from '../../src/lab/plan.js';
 import { parseIpv4 } from '../../src/lib/ipv4.js';
 import { askMember } from '../../src/mgmt/admin/client.js';
@@ -30,17 +31,11 @@ const MEMBERS = 3;
 const ADDRESSES = 100;
 const PORTS = 10;
 const CLI = join(process.cwd(), 'dist/src/mgmt/cli/main.js');
-const FLOWS_SCRIPT = join(process.cwd(), 'dist/test/support/udp-flows.js');
+const FLOWS_SCRIPT = join(process.cwd(), 'dist/src/lab/udp-flows.js');
 const ECHO_SERVER = join(process.cwd(), 'dist/test/support/udp-echo-server.js');
 const ROUTED_ADDRESSES = 20;
 const ROUTED_PORTS = 5;
 
-interface FlowResult {
-  src: string;
-  port: number;
-  replies: number;
-  ms: number | null;
-}
 
 type StatusWithPlane = StatusView & { dataPlane: Record<string, number> | null };
 
