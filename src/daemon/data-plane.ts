@@ -45,6 +45,10 @@ export class DataPlane {
   txDropped = 0;
   /** Set by the daemon in forwarding mode. */
   forwarder: Forwarder | null = null;
+  private flushPending = false;
+  private stopped = false;
+  /** Runs a flush after the current burst of I/O callbacks (forwarded packets arrive one datagram per callback). */
+  defer: (fn: () => void) => void = (fn) => void setImmediate(fn);
 
   constructor(
     taps: DataPlaneTaps,
@@ -78,9 +82,10 @@ export class DataPlane {
   onAction(a: Action): void {
     if (a.kind === 'announce-cluster-address') {
       this.log.log('info', 'gratuitous-arp', { devices: [...this.ports.values()].map((p) => p.tap.name) });
-      this.emit(this.host.announce());
+      this.emit(this.host.announce(this.clock.now()));
     } else if (a.kind === 'forwarded-packet') {
-      this.emit(this.host.inputForwarded(this.clock.now(), a.side === ForwardSide.Inner ? 'inner' : 'outer', a.packet));
+      // One datagram per callback: batch the TAP writes of a whole burst instead of one write call each.
+      this.emit(this.host.inputForwarded(this.clock.now(), a.side === ForwardSide.Inner ? 'inner' : 'outer', a.packet), true);
     } else if (a.kind === 'units-gained') {
       // Units handed over from a live owner come with its marker: serve what we held after it.
       this.emit(this.host.unitsGained(this.clock.now(), a.units.map((unit) => ({ unit, marker: a.markers.get(unit) }))));
@@ -103,7 +108,7 @@ export class DataPlane {
     this.emit(out);
   }
 
-  private emit(effects: HostEffect[]): void {
+  private emit(effects: HostEffect[], deferFlush = false): void {
     for (const e of effects) {
       if (e.kind === 'forward') {
         const to = this.host.ownerOf(e.unit);
@@ -118,8 +123,19 @@ export class DataPlane {
         if (!port.tx.push(e.frame)) this.txDropped++;
       }
     }
-    for (const port of this.ports.values()) this.flush(port);
+    if (!deferFlush) this.flushAll();
+    else if (!this.flushPending) {
+      this.flushPending = true;
+      this.defer(() => {
+        this.flushPending = false;
+        if (!this.stopped) this.flushAll();
+      });
+    }
     this.schedule();
+  }
+
+  private flushAll(): void {
+    for (const port of this.ports.values()) this.flush(port);
   }
 
   private flush(port: Port): void {
@@ -143,6 +159,7 @@ export class DataPlane {
   }
 
   stop(): void {
+    this.stopped = true;
     this.cancelTimer?.();
     for (const port of this.ports.values()) {
       port.tap.onReadable(undefined);

@@ -10,6 +10,8 @@ import { formatIpv4, parseIpv4 } from '../lib/ipv4.js';
 import type { MemberId } from '../cluster/types.js';
 import type { ControlTransport } from './control-transport.js';
 
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export interface UdpTransportOptions {
   /** This member's interconnect address (also its member id). */
   address: string;
@@ -36,7 +38,9 @@ export class UdpControlTransport implements ControlTransport {
   }
 
   static async open(options: UdpTransportOptions): Promise<UdpControlTransport> {
-    const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    // Forwarding mode carries the cluster's packets over this socket in bursts: a deep receive queue
+    // (the kernel caps it at net.core.rmem_max) keeps a busy event loop from losing them.
+    const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);

@@ -78,6 +78,12 @@ export const UDP_ECHO_PORT = 7;
 const NONE: HostEffect[] = [];
 /** How often held units are looked at again (the master flushes them once the new owner acknowledged). */
 const HOLD_POLL_MS = 5;
+/**
+ * Gratuitous ARP is repeated after these delays: Linux ignores an update to a
+ * neighbour entry changed less than `locktime` (1 s) before, which is just what
+ * happens after a partition heals, when both masters answered the router's ARP.
+ */
+const REANNOUNCE_AFTER_MS = [1100, 2500] as const;
 
 export class ClusterHost {
   readonly counters = new Map<string, number>();
@@ -90,6 +96,7 @@ export class ClusterHost {
   private readonly countFn = (what: string): void => this.count(what);
   readonly hold = new HandoverHold<SideName>((what, n) => this.count(what, n));
   private lastNow = 0;
+  private reannounceAt: number[] = [];
 
   constructor(
     readonly cfg: ClusterHostConfig,
@@ -136,8 +143,13 @@ export class ClusterHost {
     return this.ipv4(now, side, packet, false);
   }
 
-  /** On becoming master: announce the cluster addresses with this mode's MAC (gratuitous ARP). */
-  announce(): HostEffect[] {
+  /** On becoming master: announce the cluster addresses with this mode's MAC (gratuitous ARP), now and twice more. */
+  announce(now: number): HostEffect[] {
+    this.reannounceAt = REANNOUNCE_AFTER_MS.map((d) => now + d);
+    return this.announceFrames();
+  }
+
+  private announceFrames(): HostEffect[] {
     return this.inner ? [this.outer.announce(), this.inner.announce()] : [this.outer.announce()];
   }
 
@@ -167,6 +179,11 @@ export class ClusterHost {
     this.reassembler.expire(now);
     this.hold.expire(now);
     const out = this.settleHeld(now);
+    if (this.reannounceAt.length > 0 && now >= this.reannounceAt[0]!) {
+      this.reannounceAt.shift();
+      if (this.ownership.isMaster()) out.push(...this.announceFrames());
+      else this.reannounceAt = [];
+    }
     out.push(...this.outer.tick(now));
     if (this.inner) out.push(...this.inner.tick(now));
     return out;
@@ -174,7 +191,7 @@ export class ClusterHost {
 
   nextWakeAt(): number {
     const held = this.hold.heldUnits > 0 ? Math.min(this.hold.nextWakeAt(), this.lastNow + HOLD_POLL_MS) : Infinity;
-    return Math.min(this.outer.nextWakeAt(), this.inner?.nextWakeAt() ?? Infinity, held);
+    return Math.min(this.outer.nextWakeAt(), this.inner?.nextWakeAt() ?? Infinity, held, this.reannounceAt[0] ?? Infinity);
   }
 
   /** Held units whose move has finished: the master hands them on; elsewhere they went to someone else. */

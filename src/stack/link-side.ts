@@ -118,8 +118,12 @@ export class LinkSide {
       const pieces = fragment(packet, this.cfg.mtu);
       if (!pieces.ok) return pieces.refusal === 'dont-fragment' ? { refused: 'dont-fragment', mtu: pieces.mtu } : { dropped: `fragment-${pieces.refusal}` };
     }
-    const mac = this.neighbours.macOf(now, hop);
-    if (mac) return this.framesTo(mac, packet);
+    const known = this.neighbours.resolve(now, hop);
+    if (known) {
+      const sent = this.framesTo(known.mac, packet);
+      if (known.askNow && 'frames' in sent) sent.frames.push(this.probe(hop)); // stale: still used, asked again
+      return sent;
+    }
     // A queued packet outlives this turn, and routed packets are views of the receive batch: copy.
     const found = this.neighbours.lookup(now, hop, packet.slice());
     if ('dropped' in found) return { dropped: `neighbour-${found.dropped}` };

@@ -125,11 +125,32 @@ describe('outer host', () => {
   });
 
   it('the master announces the cluster address by gratuitous ARP', () => {
-    const [g] = frames(host('multicast', { mine: false, master: true }).announce());
+    const [g] = frames(host('multicast', { mine: false, master: true }).announce(0));
     const eth = decodeEthernet(g ?? new Uint8Array());
     const arp = eth.ok ? decodeArp(eth.value.payload) : null;
     expect(arp?.ok && arp.value.senderIp).toBe(CLUSTER);
     expect(arp?.ok && arp.value.targetIp).toBe(CLUSTER);
     expect(arp?.ok && (arp.value.senderMac[0] ?? 0) & 1).toBe(1);
+  });
+
+  it('repeats the announcement past Linux’s 1 s ARP lock time, while it is still master', () => {
+    let master = true;
+    const h = new ClusterHost(
+      { mode: 'forwarding', outer: { address: CLUSTER, ownMac: OWN, subnet: { base: parseIpv4('198.18.1.0'), prefixLen: 24 }, gateway: null, mtu: 1500 } },
+      { serves: () => false, isMaster: () => master, inTransition: () => false },
+    );
+    const gratuitous = (effects: HostEffect[]): number =>
+      frames(effects).filter((f) => {
+        const eth = decodeEthernet(f);
+        const arp = eth.ok && eth.value.etherType === ETHERTYPE.ARP ? decodeArp(eth.value.payload) : null;
+        return arp?.ok === true && arp.value.senderIp === CLUSTER;
+      }).length;
+    expect(gratuitous(h.announce(1000))).toBe(1);
+    const again = h.nextWakeAt();
+    expect(again).toBeGreaterThan(2000); // after the lock time
+    expect(gratuitous(h.tick(again))).toBe(1);
+    master = false;
+    expect(gratuitous(h.tick(h.nextWakeAt()))).toBe(0); // no longer master: no more
+    expect(h.nextWakeAt()).toBe(Infinity);
   });
 });

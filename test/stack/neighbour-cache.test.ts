@@ -12,7 +12,7 @@ describe('neighbour cache', () => {
     expect(c.lookup(1, IP, Uint8Array.of(2))).toEqual({ queued: true, askNow: false });
     expect(c.lookup(2, IP, Uint8Array.of(3))).toEqual({ dropped: 'queue-full' });
     expect(c.learn(5, IP, MAC).map((p) => p[0])).toEqual([1, 2]);
-    expect(c.lookup(6, IP, Uint8Array.of(4))).toEqual({ mac: MAC });
+    expect(c.lookup(6, IP, Uint8Array.of(4))).toEqual({ mac: MAC, askNow: false });
   });
 
   it('asks again every retry period, then gives up and counts the dropped packets', () => {
@@ -26,12 +26,27 @@ describe('neighbour cache', () => {
     expect(c.lookup(301, IP, Uint8Array.of(2))).toEqual({ queued: true, askNow: true });
   });
 
-  it('expires learnt entries after the reachable time and asks again', () => {
+  it('keeps using a stale MAC while it asks again, and forgets a neighbour that stopped answering', () => {
     const c = new NeighbourCache(opts);
     c.learn(0, IP, MAC);
     expect(c.macOf(999, IP)).toEqual(MAC);
     expect(c.macOf(1000, IP)).toBeNull();
-    expect(c.lookup(1000, IP, Uint8Array.of(1))).toEqual({ queued: true, askNow: true });
+    // Stale: packets still go out (nothing is held or dropped); the first use asks again.
+    expect(c.lookup(1000, IP, Uint8Array.of(1))).toEqual({ mac: MAC, askNow: true });
+    expect(c.lookup(1001, IP, Uint8Array.of(2))).toEqual({ mac: MAC, askNow: false });
+    expect(c.nextWakeAt()).toBe(1100);
+    // Answered: fresh again, no more asking.
+    c.learn(1050, IP, MAC);
+    expect(c.lookup(1060, IP, Uint8Array.of(3))).toEqual({ mac: MAC, askNow: false });
+    expect(c.nextWakeAt()).toBe(Infinity);
+    // Stale again and silent: asked `retries` times, then forgotten.
+    expect(c.lookup(2050, IP, Uint8Array.of(4))).toEqual({ mac: MAC, askNow: true });
+    expect(c.due(2150)).toEqual([IP]);
+    expect(c.due(2250)).toEqual([IP]);
+    expect(c.due(2350)).toEqual([]);
+    expect(c.drops.get('gone')).toBe(1);
+    expect(c.lookup(2351, IP, Uint8Array.of(5))).toEqual({ queued: true, askNow: true });
+    expect(c.drops.get('queue-full')).toBeUndefined();
   });
 
   it('bounds the table', () => {
