@@ -45,7 +45,7 @@ function host(mode: DeliveryMode, mine: boolean): ClusterHost {
       outer: { address: CLUSTER, ownMac: memberMac(SELF, 'outer'), subnet: { base: parseIpv4('198.18.1.0'), prefixLen: 24 }, gateway: ROUTER, mtu: 1500 },
       inner: { address: INSIDE, ownMac: memberMac(SELF, 'inner'), subnet: { base: parseIpv4('198.18.2.0'), prefixLen: 24 }, gateway: null, mtu: 1500 },
     },
-    { serves: () => mine, isMaster: () => true, inTransition: () => false },
+    { serves: () => mine, isMaster: () => true, inTransition: () => false, masterId: () => 0 },
   );
   h.ownerOf = () => parseIpv4('198.18.3.12');
   const teach = (side: 'outer' | 'inner', ip: number, mac: Uint8Array): void => {

@@ -65,6 +65,7 @@ export class DataPlane {
     this.host = new ClusterHost(config, {
       serves: (unit) => core.serves(unit),
       isMaster: () => core.ctx.role === 'master',
+      masterId: () => (core.ctx.role === 'member' ? (core.ctx.master ?? 0) : 0),
       inTransition: (unit) => {
         const state = core.ctx.view.stateOf(unit);
         return state === UnitState.Deassigning || (forwarding && state === UnitState.Assigning);

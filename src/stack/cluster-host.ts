@@ -32,7 +32,7 @@ import {
 } from '../wire/icmp.js';
 import { IP_PROTOCOL, decodeIpv4, decrementTtl, encodeIpv4, isFragment, type Ipv4Datagram, type Ipv4Header } from '../wire/ipv4.js';
 import { decodeUdp, encodeUdp } from '../wire/udp.js';
-import type { DeliveryMode } from './delivery-mode.js';
+import { memberMac, type DeliveryMode } from './delivery-mode.js';
 import { HandoverHold } from './handover-hold.js';
 import { Reassembler } from './ipv4-fragments.js';
 import { LinkSide, inPrefix, type FrameEffect, type Prefix, type SideConfig, type SideName } from './link-side.js';
@@ -57,6 +57,8 @@ export interface Ownership {
    * next), in forwarding mode (master) until the new owner has acknowledged.
    */
   inTransition(unit: UnitId): boolean;
+  /** The current master's member id, 0 when there is none (forwarding mode points neighbours at it). */
+  masterId(): number;
 }
 
 /** A unit this member has just been given; `marker` when it was handed over from a live owner. */
@@ -84,6 +86,8 @@ const HOLD_POLL_MS = 5;
  * happens after a partition heals, when both masters answered the router's ARP.
  */
 const REANNOUNCE_AFTER_MS = [1100, 2500] as const;
+/** At most one correction per side this often when a neighbour still sends the master's traffic to us. */
+const REDIRECT_EVERY_MS = 500;
 
 export class ClusterHost {
   readonly counters = new Map<string, number>();
@@ -97,6 +101,7 @@ export class ClusterHost {
   readonly hold = new HandoverHold<SideName>((what, n) => this.count(what, n));
   private lastNow = 0;
   private reannounceAt: number[] = [];
+  private readonly nextRedirectAt = { outer: 0, inner: 0 };
 
   constructor(
     readonly cfg: ClusterHostConfig,
@@ -284,7 +289,7 @@ export class ClusterHost {
   private unowned(now: number, side: LinkSide, unit: UnitId, packet: Uint8Array, fromWire: boolean): HostEffect[] {
     if (!fromWire) return this.dropped('not-mine');
     const forwarding = this.cfg.mode === 'forwarding';
-    if (forwarding && !this.ownership.isMaster()) return this.dropped('not-mine');
+    if (forwarding && !this.ownership.isMaster()) return this.misdirected(now, side);
     if (this.ownership.inTransition(unit)) {
       this.hold.hold(now, side.name, unit, packet);
       return NONE;
@@ -294,6 +299,21 @@ export class ClusterHost {
       return [{ kind: 'forward', side: side.name, unit, packet }];
     }
     return this.dropped(forwarding ? 'unassigned' : 'not-mine');
+  }
+
+  /**
+   * Forwarding mode, not master, and the cluster's traffic still comes to our
+   * MAC: a neighbour kept an old master's entry (it may have ignored the new
+   * master's announcement inside its ARP lock time). Point it at the master.
+   */
+  private misdirected(now: number, side: LinkSide): HostEffect[] {
+    this.count('drop.not-mine');
+    this.count('misdirected');
+    const master = this.ownership.masterId();
+    if (master === 0 || now < this.nextRedirectAt[side.name]) return NONE;
+    this.nextRedirectAt[side.name] = now + REDIRECT_EVERY_MS;
+    this.count(`${side.name}.redirect-to-master`);
+    return [side.announce(memberMac(master, side.name))];
   }
 
   private deliver(now: number, packet: Uint8Array, datagram: Ipv4Datagram, unit: UnitId): HostEffect[] {

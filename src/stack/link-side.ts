@@ -102,9 +102,9 @@ export class LinkSide {
     return out;
   }
 
-  /** Gratuitous ARP for this side's cluster address with this mode's MAC (on becoming master). */
-  announce(): FrameEffect {
-    const arp: ArpPacket = { op: ARP_OP.REQUEST, senderMac: this.answerMac, senderIp: this.cfg.address, targetMac: zeroMac(), targetIp: this.cfg.address };
+  /** Gratuitous ARP for this side's cluster address with this mode's MAC (on becoming master), or with `mac` (pointing at the master). */
+  announce(mac: Mac = this.answerMac): FrameEffect {
+    const arp: ArpPacket = { op: ARP_OP.REQUEST, senderMac: mac, senderIp: this.cfg.address, targetMac: zeroMac(), targetIp: this.cfg.address };
     this.count(`${this.name}.gratuitous-arp`);
     return this.frame(broadcastMac(), ETHERTYPE.ARP, encodeArp(arp));
   }

@@ -75,7 +75,7 @@ export function failoverScenarios(mode: LabMode): void {
         const n = countFlows(flows, start, streamEnd(result));
         console.log(
           `[${mode}] warm-up after ${why}: ${n.requests} requests, ${n.missed} missed (sent at ${missedWhen(flows, start, streamEnd(result), start)} after its start); ` +
-            `data-plane drops: ${dataPlaneDrops(before, await c.observe())}; kernel drops: ${dropsGrown(kernel, await c.kernelDrops())}`,
+            `data-plane drops: ${dataPlaneDrops(before, await c.observe(), masterCarriesAll)}; kernel drops: ${dropsGrown(kernel, await c.kernelDrops())}`,
         );
       } finally {
         stream.kill();
@@ -149,7 +149,7 @@ export function failoverScenarios(mode: LabMode): void {
           `(kernel dropped ${captured.droppedByKernel ?? '?'}); echoes per member ${[...found.perMember].map(([m, n]) => `${m}=${n}`).join(' ')}; ` +
           `${found.duplicates.length} duplicated, ${found.wrongOwner.length} from a non-owner, ${found.badChecksum} with a bad checksum; ` +
           `stream: ${stream.requests} sent, ${stream.missed} missed (sent at ${missedWhen(flows, start, streamEnd(result), start)} after its start), ` +
-          `${stream.duplicated} duplicated; data-plane drops: ${dataPlaneDrops(before, after)}; kernel drops: ${kernelDrops}`,
+          `${stream.duplicated} duplicated; data-plane drops: ${dataPlaneDrops(before, after, masterCarriesAll)}; kernel drops: ${kernelDrops}`,
       );
       expect(after.signature, 'the unit table changed during the capture').toBe(before.signature);
       expect({ linkType: found.linkType, undecodable: found.undecodable, malformed: found.malformed, badChecksum: found.badChecksum }).toEqual({
@@ -191,7 +191,7 @@ export function failoverScenarios(mode: LabMode): void {
         `[${mode}] b: SIGKILL m${victim}, ${victimFlows.length} of ${a.flows.length} flows on it: ${restorationLine(restored)}; ` +
           `every unit served again (tables) ${ms(r.converged.at - k)} after the kill; other flows: ${survivors.requests} requests, ${survivors.missed} missed ` +
           `(${moved.size} units moved between survivors; sent at ${missedWhen(others, a.start, a.end, k)} after the kill); duplicated ${all.duplicated}; ` +
-          `data-plane drops: ${dataPlaneDrops(r.before, r.after)}; kernel drops: ${r.kernelDrops}`,
+          `data-plane drops: ${dataPlaneDrops(r.before, r.after, masterCarriesAll)}; kernel drops: ${r.kernelDrops}`,
       );
       expect(victimFlows.length).toBeGreaterThan(0);
       expect(restored.affected).toBeGreaterThan(0);
@@ -229,7 +229,7 @@ export function failoverScenarios(mode: LabMode): void {
         `[${mode}] c: SIGKILL master m${victim}, ${victimFlows.length} of ${a.flows.length} flows on it: new master ${newMaster}, every unit served again (tables) ` +
           `${ms(r.converged.at - k)} after the kill; ${masterCarriesAll ? 'all' : 'its'} flows ${restorationLine(restored)}; survivors' flows: ${survivors.requests} requests, ${survivors.missed} missed ` +
           `(${onMoved.missed} of them on the ${moved.size} units the new master then moved between survivors; sent at ${missedWhen(others, a.start, a.end, k)} after the kill); ` +
-          `duplicated ${all.duplicated}; data-plane drops: ${dataPlaneDrops(r.before, r.after)}; kernel drops: ${r.kernelDrops}`,
+          `duplicated ${all.duplicated}; data-plane drops: ${dataPlaneDrops(r.before, r.after, masterCarriesAll)}; kernel drops: ${r.kernelDrops}`,
       );
       expect(r.converged.masters).toHaveLength(1);
       expect(newMaster).not.toBe(memberAddress(victim));
@@ -257,7 +257,7 @@ export function failoverScenarios(mode: LabMode): void {
         `[${mode}] d: m${added} joined: ${toNew} units moved to it (${moved.size} moved in all); the cluster settled ${ms(r.after.since - j)} after the join; ` +
           `from the join: ${afterJoin.requests} requests, ${afterJoin.missed} missed, ${afterJoin.duplicated} duplicated ` +
           `(${interrupted.affected} flows interrupted, longest silence ${ms(interrupted.maxSilentMs)}; missed sent at ${missedWhen(a.flows, j, a.end, j)} after the join); ` +
-          `data-plane drops: ${dataPlaneDrops(r.before, r.after)}; kernel drops: ${r.kernelDrops}`,
+          `data-plane drops: ${dataPlaneDrops(r.before, r.after, masterCarriesAll)}; kernel drops: ${r.kernelDrops}`,
       );
       expect(toNew).toBeGreaterThan(0);
       expect({ missed: beforeJoin.missed, duplicated: beforeJoin.duplicated }).toEqual({ missed: 0, duplicated: 0 });
@@ -274,6 +274,7 @@ export function failoverScenarios(mode: LabMode): void {
       let converged: ClusterView;
       let cut = 0;
       let healed = 0;
+      let router = '';
       try {
         await sleep(LEAD_IN_MS);
         cut = wallNow();
@@ -286,7 +287,9 @@ export function failoverScenarios(mode: LabMode): void {
         healed = wallNow();
         await c.members.heal(c.name, all);
         converged = await c.converged(members, 20_000);
-        await sleep(4000);
+        await sleep(1500);
+        router = await c.routerNeighbour();
+        await sleep(2500);
         result = await stream.stop();
       } finally {
         stream.kill();
@@ -305,7 +308,7 @@ export function failoverScenarios(mode: LabMode): void {
           `${ms(converged.at - healed)} after the heal; while split: ${duringSplit.duplicated} of ${duringSplit.requests} requests answered more than once, ` +
           `${duringSplit.missed} missed; after convergence: ${afterwards.requests} requests, ${afterwards.duplicated} duplicated, ${afterwards.missed} missed; ` +
           `(sent at ${missedWhen(a.flows, converged.at, a.end, converged.at)} after convergence); table changed after convergence: ${after.signature !== converged.signature}; ` +
-          `data-plane drops: ${dataPlaneDrops(before, after)}; kernel drops: ${kernelDrops}`,
+          `data-plane drops: ${dataPlaneDrops(before, after, masterCarriesAll)}; kernel drops: ${kernelDrops}; router 1.5 s after convergence: ${router}`,
       );
       expect(before.masters).toHaveLength(1);
       expect(converged.masters).toHaveLength(1);

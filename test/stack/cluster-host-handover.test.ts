@@ -38,6 +38,9 @@ class View implements Ownership {
   inTransition(): boolean {
     return this.moving;
   }
+  masterId(): number {
+    return 0;
+  }
 }
 
 function member(self: number, view: View, mode: DeliveryMode = 'unicast'): ClusterHost {

@@ -43,7 +43,7 @@ function host(serves: (unit: number) => boolean, innerMtu = 1500): ClusterHost {
         mtu: innerMtu,
       },
     },
-    { serves, isMaster: () => false, inTransition: () => false },
+    { serves, isMaster: () => false, inTransition: () => false, masterId: () => 0 },
   );
 }
 

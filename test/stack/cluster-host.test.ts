@@ -24,7 +24,7 @@ const OWN = memberMac(parseIpv4('198.18.3.11'), 'outer');
 function host(mode: DeliveryMode, opts: { mine: boolean; master: boolean }): ClusterHost {
   return new ClusterHost(
     { mode, outer: { address: CLUSTER, ownMac: OWN, subnet: { base: parseIpv4('198.18.1.0'), prefixLen: 24 }, gateway: ROUTER, mtu: 1500 } },
-    { serves: () => opts.mine, isMaster: () => opts.master, inTransition: () => false },
+    { serves: () => opts.mine, isMaster: () => opts.master, inTransition: () => false, masterId: () => 0 },
   );
 }
 
@@ -124,6 +124,24 @@ describe('outer host', () => {
     expect(h.input(0, 'outer', udpFrame(7, [1]))).toEqual([]);
   });
 
+  it('forwarding mode: a member still sent the master’s traffic points the sender at the master, at most every 500 ms', () => {
+    const master = parseIpv4('198.18.3.12');
+    const h = new ClusterHost(
+      { mode: 'forwarding', outer: { address: CLUSTER, ownMac: OWN, subnet: { base: parseIpv4('198.18.1.0'), prefixLen: 24 }, gateway: null, mtu: 1500 } },
+      { serves: () => false, isMaster: () => false, inTransition: () => false, masterId: () => master },
+    );
+    const announced = (effects: HostEffect[]): Uint8Array[] =>
+      frames(effects).flatMap((f) => {
+        const eth = decodeEthernet(f);
+        const arp = eth.ok && eth.value.etherType === ETHERTYPE.ARP ? decodeArp(eth.value.payload) : null;
+        return arp?.ok === true && arp.value.senderIp === CLUSTER && arp.value.targetIp === CLUSTER ? [arp.value.senderMac] : [];
+      });
+    expect(announced(h.input(0, 'outer', udpFrame(7, [1], OWN)))).toEqual([memberMac(master, 'outer')]);
+    expect(announced(h.input(100, 'outer', udpFrame(7, [2], OWN)))).toEqual([]);
+    expect(announced(h.input(500, 'outer', udpFrame(7, [3], OWN)))).toEqual([memberMac(master, 'outer')]);
+    expect(h.counters.get('misdirected')).toBe(3);
+  });
+
   it('the master announces the cluster address by gratuitous ARP', () => {
     const [g] = frames(host('multicast', { mine: false, master: true }).announce(0));
     const eth = decodeEthernet(g ?? new Uint8Array());
@@ -137,7 +155,7 @@ describe('outer host', () => {
     let master = true;
     const h = new ClusterHost(
       { mode: 'forwarding', outer: { address: CLUSTER, ownMac: OWN, subnet: { base: parseIpv4('198.18.1.0'), prefixLen: 24 }, gateway: null, mtu: 1500 } },
-      { serves: () => false, isMaster: () => master, inTransition: () => false },
+      { serves: () => false, isMaster: () => master, inTransition: () => false, masterId: () => 0 },
     );
     const gratuitous = (effects: HostEffect[]): number =>
       frames(effects).filter((f) => {

@@ -52,12 +52,15 @@ export function movedUnits(before: ClusterView, after: ClusterView, except: stri
  * them (every drop.* counter but drop.not-mine, the filter doing its job, and
  * the TAP writes that failed).
  */
-export function dataPlaneDrops(before: ClusterView, after: ClusterView): string {
+/** Counters that mean a packet was lost; 'not-mine' only where every packet a member sees should be its own (forwarding mode). */
+const LOST = /^(drop\.|tx\.dropped$|hold\.(overflow|expired|discarded)$)/;
+
+export function dataPlaneDrops(before: ClusterView, after: ClusterView, notMineIsLoss = false): string {
   const drops = new Map<string, number>();
   for (const a of after.observations) {
     const b = before.observations.find((o) => o.member === a.member && o.pid === a.pid);
     for (const [k, v] of Object.entries(a.status?.dataPlane ?? {})) {
-      if (!(k.startsWith('drop.') || k === 'tx.dropped') || k === 'drop.not-mine') continue;
+      if (!LOST.test(k) || (k === 'drop.not-mine' && !notMineIsLoss)) continue;
       const d = v - (b?.status?.dataPlane?.[k] ?? 0);
       if (d > 0) drops.set(`m${a.member} ${k}`, d);
     }

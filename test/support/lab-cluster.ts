@@ -154,6 +154,12 @@ export class LabCluster {
    * every interface's ("m1 tapo tx" → n) and UDP's receive and send buffer
    * errors ("m1 udp RcvbufErrors" → n): where packets died outside the daemons.
    */
+  /** The router's neighbour entry for the cluster address ("198.18.1.10 dev o0 lladdr … STALE"): which member's MAC the router uses. */
+  async routerNeighbour(): Promise<string> {
+    const r = await this.#runner.run(['ip', '-n', `shl-${this.name}-rt`, 'neigh', 'show', CLUSTER.outsideAddress]);
+    return r.stdout.trim() || 'none';
+  }
+
   async kernelDrops(): Promise<Map<string, number>> {
     const drops = new Map<string, number>();
     const status = await this.lab.status(this.name);
