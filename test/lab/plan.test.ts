@@ -216,13 +216,15 @@ describe('labUpCommands', () => {
     for (const s of steps.filter((x) => x.phase === 3)) expect(s.input).not.toContain('type veth');
   });
 
-  it('builds a member: multi-queue taps, two bridges, ic0 with multicast and its address, routes after links are up', () => {
+  it('builds a member: multi-queue taps with a deep queue, two bridges, ic0 with multicast and its address, routes after links are up', () => {
     const plan = planLab(options({ members: 1 }));
     const m1 = labUpCommands(plan).find((s) => s.argv[1] === '-n' && s.argv[2] === 'shl-shoal-m1');
     const lines = (m1?.input ?? '').trim().split('\n');
     expect(lines).toEqual([
       'tuntap add dev tapo mode tap multi_queue',
+      'link set dev tapo txqueuelen 10000',
       'tuntap add dev tapi mode tap multi_queue',
+      'link set dev tapi txqueuelen 10000',
       'link add bo type bridge stp_state 0 mcast_snooping 0',
       'link add bi type bridge stp_state 0 mcast_snooping 0',
       'link set o0 master bo',
