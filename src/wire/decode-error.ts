@@ -10,7 +10,9 @@ export type DecodeFailure =
   | 'unknown-type'
   | 'bad-length'
   | 'bad-checksum'
-  | 'bad-value';
+  | 'bad-value'
+  /** IKEv2 (RFC 7296 §2.5): a payload we do not know, marked critical; the responder answers UNSUPPORTED_CRITICAL_PAYLOAD. */
+  | 'unsupported-critical';
 
 export class DecodeError extends Error {
   readonly reason: DecodeFailure;
@@ -18,6 +20,16 @@ export class DecodeError extends Error {
     super(`${reason}: ${detail}`);
     this.name = 'DecodeError';
     this.reason = reason;
+  }
+}
+
+/** The unknown critical payload's type travels with the error: it is the Notification Data of UNSUPPORTED_CRITICAL_PAYLOAD. */
+export class UnsupportedCriticalPayload extends DecodeError {
+  readonly payloadType: number;
+  constructor(payloadType: number) {
+    super('unsupported-critical', `unknown payload type ${payloadType} has the critical bit set`);
+    this.name = 'UnsupportedCriticalPayload';
+    this.payloadType = payloadType;
   }
 }
 
