@@ -166,12 +166,12 @@ export class ClusterHost {
   unitsGained(now: number, gained: readonly GainedUnit[]): HostEffect[] {
     const out: HostEffect[] = [];
     for (const g of gained) {
-      if (!this.hold.isHolding(g.unit)) continue;
       if (g.marker === undefined) {
         this.hold.discard(g.unit);
         continue;
       }
-      for (const h of this.hold.takeOver(g.unit, g.marker)) {
+      // Even with nothing held: the old owner's last packet may still be in our receive queue.
+      for (const h of this.hold.takeOver(g.unit, g.marker, now)) {
         const side = this.side(h.side);
         if (side) out.push(...this.ipv4(now, side, h.packet, false));
       }
@@ -260,6 +260,7 @@ export class ClusterHost {
     const unit = classifyInbound(packet);
     if (unit < 0) return this.dropped('unclassifiable');
     if (!this.ownership.serves(unit)) return this.unowned(now, side, unit, packet, fromWire);
+    if (!this.hold.admit(now, unit, packet)) return NONE;
     this.count('mine');
     this.hold.served(unit, packet);
     return this.deliver(now, packet, datagram, unit);
@@ -269,6 +270,7 @@ export class ClusterHost {
     const unit = side.name === 'outer' ? classifyForward(packet) : classifyToClient(packet);
     if (unit < 0) return this.dropped('unclassifiable');
     if (!this.ownership.serves(unit)) return this.unowned(now, side, unit, packet, fromWire);
+    if (!this.hold.admit(now, unit, packet)) return NONE;
     this.hold.served(unit, packet); // as it arrived, before the TTL changes: the digest others compare
     const out = this.route(header.dst);
     if (out === side) return this.dropped('hairpin');
@@ -294,6 +296,7 @@ export class ClusterHost {
       this.hold.hold(now, side.name, unit, packet);
       return NONE;
     }
+    if (!forwarding) this.hold.seen(unit, packet);
     if (forwarding && this.ownerOf(unit) !== 0) {
       this.count('forwarded');
       return [{ kind: 'forward', side: side.name, unit, packet }];

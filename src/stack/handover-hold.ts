@@ -26,6 +26,11 @@ export interface HoldLimits {
 
 export const DEFAULT_HOLD_LIMITS: HoldLimits = { packetsPerUnit: 512, totalBytes: 8 * 1024 * 1024, maxAgeMs: 2000 };
 
+/** Digests of the last few packets of each unit seen but neither held nor served: was the marker already behind us? */
+const RECENT_PER_UNIT = 64;
+/** How long a new owner drops a unit's packets waiting for the old owner's last one to come through its own queue. */
+const AWAIT_MARKER_MS = 500;
+
 /** Bytes of a packet that feed its digest: the IP header and the start of its transport header (whose checksum covers the payload). */
 const DIGEST_PREFIX = 64;
 
@@ -60,6 +65,10 @@ export class HandoverHold<S> {
   private readonly lastServed = new Uint32Array(UNIT_COUNT);
   private readonly held = new Map<UnitId, Held<S>>();
   private bytes = 0;
+  private readonly recent = new Uint32Array(UNIT_COUNT * RECENT_PER_UNIT);
+  private readonly recentNext = new Uint8Array(UNIT_COUNT);
+  /** Units taken over whose marker this member has not read yet: everything up to it was the old owner's. */
+  private readonly awaiting = new Map<UnitId, { marker: number; until: number }>();
 
   constructor(
     private readonly count: (what: string, n?: number) => void,
@@ -72,6 +81,40 @@ export class HandoverHold<S> {
 
   get heldBytes(): number {
     return this.bytes;
+  }
+
+  /** A packet of a unit that is not ours and not held (remembered briefly, to place a later marker). */
+  seen(unit: UnitId, packet: Uint8Array): void {
+    const i = this.recentNext[unit]!;
+    this.recent[unit * RECENT_PER_UNIT + i] = packetDigest(packet);
+    this.recentNext[unit] = (i + 1) % RECENT_PER_UNIT;
+  }
+
+  private seenRecently(unit: UnitId, marker: number): boolean {
+    for (let i = 0; i < RECENT_PER_UNIT; i++) if (this.recent[unit * RECENT_PER_UNIT + i] === marker) return true;
+    return false;
+  }
+
+  /**
+   * May this member serve `packet` of a unit it owns? False while it still
+   * waits for the old owner's marker to come through its own receive queue
+   * (those packets were the old owner's), and for the marker packet itself.
+   */
+  admit(now: number, unit: UnitId, packet: Uint8Array): boolean {
+    if (this.awaiting.size === 0) return true;
+    const w = this.awaiting.get(unit);
+    if (!w) return true;
+    if (now >= w.until) {
+      this.awaiting.delete(unit);
+      this.count('hold.await-timeout');
+      return true;
+    }
+    if (packetDigest(packet) === w.marker) {
+      this.awaiting.delete(unit);
+      this.count('hold.marker-arrived');
+    }
+    this.count('hold.served-by-old-owner');
+    return false;
   }
 
   /** This member served `packet` of `unit`. */
@@ -115,15 +158,23 @@ export class HandoverHold<S> {
    * (NOTHING_SERVED, or its last packet came before we started holding)
    * means all of them.
    */
-  takeOver(unit: UnitId, marker: number): HeldPacket<S>[] {
+  takeOver(unit: UnitId, marker: number, now = 0): HeldPacket<S>[] {
     const packets = this.drop(unit);
-    let from = 0;
-    if (marker !== 0) {
-      for (let i = packets.length - 1; i >= 0; i--) {
-        if (packets[i]!.digest === marker) {
-          from = i + 1;
-          break;
-        }
+    let from = -1;
+    for (let i = packets.length - 1; i >= 0; i--) {
+      if (packets[i]!.digest === marker) {
+        from = i + 1;
+        break;
+      }
+    }
+    if (from < 0) {
+      if (marker === NOTHING_SERVED || this.seenRecently(unit, marker)) {
+        from = 0; // the old owner's last packet came before we started holding: all we held is unserved
+      } else {
+        // Not read yet: our receive queue lags the old owner's. Everything held, and all up to the marker, was its.
+        this.count('hold.marker-ahead');
+        this.awaiting.set(unit, { marker, until: now + AWAIT_MARKER_MS });
+        from = packets.length;
       }
     }
     if (from > 0) this.count('hold.served-by-old-owner', from);

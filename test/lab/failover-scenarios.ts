@@ -301,8 +301,9 @@ export function failoverScenarios(mode: LabMode): void {
       const steady = countFlows(a.flows, a.start, cut);
       const duringSplit = countFlows(a.flows, cut, converged.at);
       const afterwards = countFlows(a.flows, converged.at, a.end);
-      // Every flow answered again once the healed cluster has had a moment (rejoined members, the master's gratuitous ARP).
-      const settledAfterwards = countFlows(a.flows, converged.at + RESTORE_WITHIN_MS, a.end);
+      // Every flow answered again once the healed cluster has had a moment (rejoined members, the master's gratuitous ARP;
+      // units a rejoining member gave up are assigned afresh, and what was held for them is dropped rather than risk a second answer).
+      const settledAfterwards = countFlows(a.flows, converged.at + 2 * RESTORE_WITHIN_MS, a.end);
       console.log(
         `[${mode}] e: cut → ${members} masters after ${ms(split.at - cut)}; healed → converged (one master ${converged.masters[0]}, every unit served once) ` +
           `${ms(converged.at - healed)} after the heal; while split: ${duringSplit.duplicated} of ${duringSplit.requests} requests answered more than once, ` +
@@ -316,7 +317,7 @@ export function failoverScenarios(mode: LabMode): void {
       expect({ missed: steady.missed, duplicated: steady.duplicated }).toEqual({ missed: 0, duplicated: 0 });
       expect(afterwards.requests).toBeGreaterThan(FLOWS * 100);
       expect(afterwards.duplicated).toBe(0);
-      expect({ missedFrom1sAfterConvergence: settledAfterwards.missed }).toEqual({ missedFrom1sAfterConvergence: 0 });
+      expect({ missedFrom2sAfterConvergence: settledAfterwards.missed }).toEqual({ missedFrom2sAfterConvergence: 0 });
     });
   });
 }

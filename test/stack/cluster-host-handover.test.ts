@@ -107,6 +107,47 @@ describe('hand-over of a moving unit between live members', () => {
     );
   });
 
+  it('unicast: still exactly once when the new owner reads the same frames later than the old owner (a queue behind)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 80 }), fc.integer({ min: 0, max: 30 }), fc.nat(), fc.nat(), fc.nat(), fc.nat(), (n, lag, x, y, z, w) => {
+        // Steps of one clock; the old owner reads frame i at step i, the new owner at step i + lag.
+        const end = n + lag;
+        const dOld = x % (end + 1); // the old owner hears the de-assign
+        const release = dOld + (y % (end - dOld + 1)); // and lets go after its grace
+        const dNew = z % (end + 1); // the new owner hears the de-assign (before or after the old owner let go)
+        const gain = Math.max(release, dNew) + (w % (end - Math.max(release, dNew) + 1));
+        const vo = Object.assign(new View(), { serving: true });
+        const vn = new View();
+        const [o, t] = [member(A, vo), member(B, vn)];
+        const eth = decodeEthernet(request(0));
+        const unit = eth.ok ? classifyInbound(eth.value.payload) : -1;
+        const answers: number[] = [];
+        let marker = 0;
+        for (let step = 0; step <= end; step++) {
+          if (step === dOld) vo.moving = true;
+          if (step === release) {
+            vo.serving = false;
+            marker = o.hold.markerOf(unit);
+          }
+          if (step === dNew) vn.moving = true;
+          if (step === gain) {
+            vn.moving = false;
+            vn.serving = true;
+            answers.push(...echoed(t.unitsGained(step, [{ unit, marker }])));
+          }
+          if (step < n) answers.push(...echoed(o.input(step, 'outer', request(step))));
+          const late = step - lag;
+          if (late >= 0 && late < n) answers.push(...echoed(t.input(step, 'outer', request(late))));
+        }
+        // Never twice. None lost as long as the new owner started holding (in its own stream) no later than
+        // where the old owner stopped, which is what the old owner's grace is for.
+        expect(new Set(answers).size).toBe(answers.length);
+        if (dNew - lag <= release) expect(answers.sort((p, q) => p - q)).toEqual(Array.from({ length: n }, (_, i) => i));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('a unit gained without a hand-over (its owner failed) drops what was held: no second answers', () => {
     const vb = Object.assign(new View(), { moving: true });
     const b = member(B, vb);

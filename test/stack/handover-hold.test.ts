@@ -30,6 +30,7 @@ describe('handover hold', () => {
             servedByOld.push(p);
           }
           if (i >= holdFrom) next.hold(i, 'outer', 7, p);
+          else next.seen(7, p); // read but not held (not yet moving), as the cluster host records it
         });
         const marker = old.markerOf(7);
         expect(marker).not.toBe(0);
