@@ -170,8 +170,11 @@ export class ClusterHost {
         this.hold.discard(g.unit);
         continue;
       }
-      // Even with nothing held: the old owner's last packet may still be in our receive queue.
-      for (const h of this.hold.takeOver(g.unit, g.marker, now)) {
+      // Forwarding mode: only the master ever held this unit's packets, and none of those reached the old
+      // owner, so all of them are ours; members get theirs from the master once it hands them over.
+      // Otherwise: even with nothing held, the old owner's last packet may still be in our receive queue.
+      const taken = this.cfg.mode === 'forwarding' ? this.hold.takeAll(g.unit) : this.hold.takeOver(g.unit, g.marker, now);
+      for (const h of taken) {
         const side = this.side(h.side);
         if (side) out.push(...this.ipv4(now, side, h.packet, false));
       }

@@ -148,6 +148,20 @@ describe('hand-over of a moving unit between live members', () => {
     );
   });
 
+  it('forwarding: a master that takes a unit over itself serves everything it held, whatever the marker', () => {
+    const vm = Object.assign(new View(), { master: true, moving: true });
+    const m = member(A, vm, 'forwarding');
+    const own = memberMac(A, 'outer');
+    m.ownerOf = () => B;
+    for (let i = 0; i < 5; i++) expect(m.input(i, 'outer', request(i, own))).toEqual([]);
+    vm.moving = false;
+    vm.serving = true;
+    const eth = decodeEthernet(request(0));
+    const unit = eth.ok ? classifyInbound(eth.value.payload) : -1;
+    expect(echoed(m.unitsGained(5, [{ unit, marker: 0x1234 }]))).toEqual([0, 1, 2, 3, 4]);
+    expect(echoed(m.input(6, 'outer', request(5, own)))).toEqual([5]);
+  });
+
   it('a unit gained without a hand-over (its owner failed) drops what was held: no second answers', () => {
     const vb = Object.assign(new View(), { moving: true });
     const b = member(B, vb);

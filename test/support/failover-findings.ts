@@ -53,7 +53,7 @@ export function movedUnits(before: ClusterView, after: ClusterView, except: stri
  * the TAP writes that failed).
  */
 /** Counters that mean a packet was lost; 'not-mine' only where every packet a member sees should be its own (forwarding mode). */
-const LOST = /^(drop\.|tx\.dropped$|hold\.(overflow|expired|discarded|marker-not-found)$)/;
+const LOST = /^(drop\.|tx\.dropped$|hold\.(overflow|expired|discarded|await-timeout)$)/;
 
 export function dataPlaneDrops(before: ClusterView, after: ClusterView, notMineIsLoss = false): string {
   const drops = new Map<string, number>();
