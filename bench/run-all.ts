@@ -11,6 +11,7 @@
 import { formatResult, saveResults, type BenchResult } from './result.js';
 import { run as controlTraffic } from './control-traffic.js';
 import { run as distribution } from './distribution.js';
+import { run as esp } from './esp.js';
 import { run as failover } from './failover.js';
 import { run as filter } from './filter.js';
 import { run as forwarding } from './forwarding.js';
@@ -23,6 +24,7 @@ const benches: [string, () => Promise<BenchResult[]>][] = [
   ['simulator', simulator],
   ['tap', tap],
   ['forwarding', forwarding],
+  ['esp', esp],
 ];
 if (process.argv.includes('--lab')) benches.push(['control-traffic', () => controlTraffic()], ['failover', () => failover()]);
 
