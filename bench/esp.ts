@@ -9,34 +9,14 @@ import { loadavg } from 'node:os';
 import { InboundEspSa, OutboundEspSa, type EspInboundConfig } from '../src/apps/ipsec/esp/sa.js';
 import { SeededRandom } from '../src/lib/random.js';
 import { TRANSFORM_NAMES, transformSpec } from '../test/apps/ipsec/esp/support.js';
+import { measureRounds, type Measured } from './measure.js';
 import { type BenchResult, formatResult } from './result.js';
 
 const SIZES = [64, 1400] as const;
 const PACKETS = 4096;
 const SECONDS = 0.5;
 
-interface Measured {
-  perSecond: number;
-  perCpuSecond: number;
-  sink: number;
-}
 
-/** Runs `round` (which handles `perRound` packets) until `seconds` of wall time elapse. */
-function measure(round: () => number, perRound: number, seconds: number): Measured {
-  let sink = 0;
-  let count = 0;
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  const deadline = start + seconds * 1000;
-  let now = start;
-  while (now < deadline) {
-    sink = (sink + round()) | 0;
-    count += perRound;
-    now = performance.now();
-  }
-  const used = process.cpuUsage(cpu);
-  return { perSecond: count / ((now - start) / 1000), perCpuSecond: count / ((used.user + used.system) / 1e6), sink };
-}
 
 function result(name: string, m: Measured, size: number, transform: string): BenchResult {
   return {
@@ -73,8 +53,8 @@ export async function run(): Promise<BenchResult[]> {
         }
         return sink;
       };
-      measure(encapsulateRound, PACKETS, 0.1); // warm up
-      results.push(result(`esp/encapsulate/${name}/${size}`, measure(encapsulateRound, PACKETS, SECONDS), size, name));
+      measureRounds(encapsulateRound, PACKETS, 0.1); // warm up
+      results.push(result(`esp/encapsulate/${name}/${size}`, measureRounds(encapsulateRound, PACKETS, SECONDS), size, name));
 
       const sender = new OutboundEspSa(0, { ...config, random: rng.fork() });
       const packets: Uint8Array[] = [];
@@ -90,8 +70,8 @@ export async function run(): Promise<BenchResult[]> {
         }
         return sink;
       };
-      measure(decapsulateRound, PACKETS, 0.1);
-      results.push(result(`esp/decapsulate/${name}/${size}`, measure(decapsulateRound, PACKETS, SECONDS), size, name));
+      measureRounds(decapsulateRound, PACKETS, 0.1);
+      results.push(result(`esp/decapsulate/${name}/${size}`, measureRounds(decapsulateRound, PACKETS, SECONDS), size, name));
     }
   }
   return results;

@@ -9,6 +9,7 @@ import { classifyForward, classifyInbound, classifyToClient } from '../src/clust
 import { allocateId16, allocateIkeSpi, allocateSpi32 } from '../src/cluster/session-id.js';
 import { SeededRandom } from '../src/lib/random.js';
 import { PROTO, esp, greV1, icmpEcho, ike, ipv4, l2tp, nonEsp, tcp, udp } from '../test/support/packets.js';
+import { measureRounds } from './measure.js';
 import { type BenchResult, formatResult } from './result.js';
 
 const PACKETS = 4096;
@@ -59,35 +60,6 @@ function buildMix(seed: number): Uint8Array[] {
   return out;
 }
 
-type Classifier = (p: Uint8Array, off?: number, len?: number) => number;
-
-interface Measured {
-  /** Per wall-clock second: the figure (conservative on a busy host). */
-  perSecond: number;
-  /** Per second of this process's CPU time: closer to "per core" when the host is contended. */
-  perCpuSecond: number;
-  /** Folded results, returned so the loop cannot be optimised away. */
-  sink: number;
-}
-
-/** Runs f over the packets until `seconds` of wall time elapse. */
-function measure(f: Classifier, packets: Uint8Array[], seconds: number): Measured {
-  let sink = 0;
-  let count = 0;
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  const deadline = start + seconds * 1000;
-  let now = start;
-  while (now < deadline) {
-    for (let i = 0; i < packets.length; i++) sink = (sink + f(packets[i]!)) | 0;
-    count += packets.length;
-    now = performance.now();
-  }
-  const used = process.cpuUsage(cpu);
-  const cpuSeconds = (used.user + used.system) / 1e6;
-  return { perSecond: count / ((now - start) / 1000), perCpuSecond: count / cpuSeconds, sink };
-}
-
 export async function run(): Promise<BenchResult[]> {
   const packets = buildMix(0xf117e4);
   const conditions = {
@@ -102,8 +74,13 @@ export async function run(): Promise<BenchResult[]> {
     ['filter/classifyForward', classifyForward, 0.75],
     ['filter/classifyToClient', classifyToClient, 0.75],
   ] as const) {
-    measure(f, packets, 0.25); // warm up: let V8 optimise before timing
-    const m = measure(f, packets, seconds);
+    const round = (): number => {
+      let sink = 0;
+      for (let i = 0; i < packets.length; i++) sink = (sink + f(packets[i]!)) | 0;
+      return sink;
+    };
+    measureRounds(round, packets.length, 0.25); // warm up: let V8 optimise before timing
+    const m = measureRounds(round, packets.length, seconds);
     results.push({
       name,
       figure: m.perSecond / 1e6,

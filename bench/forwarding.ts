@@ -26,6 +26,7 @@ import { ETHERTYPE, encodeEthernet, zeroMac } from '../src/wire/ethernet.js';
 import { IP_PROTOCOL, encodeIpv4 } from '../src/wire/ipv4.js';
 import { encodeUdp } from '../src/wire/udp.js';
 import { fixtureMemberConfig, standardFixtures } from '../test/support/pki.js';
+import { measureRounds, type Measured } from './measure.js';
 import { type BenchResult, formatResult } from './result.js';
 
 const CLUSTER = parseIpv4('198.18.1.10');
@@ -71,31 +72,24 @@ function frames(dst: number, dstMac: Uint8Array, size: number): Uint8Array[] {
   });
 }
 
-interface Measured {
-  perSecond: number;
-  perCpuSecond: number;
-  out: number;
-}
 
-function measure(seconds: number, pristine: Uint8Array[], step: (frame: Uint8Array) => number): Measured {
+/** Each frame restored from its pristine copy, then stepped; `out` counts what came out. */
+function measure(seconds: number, pristine: Uint8Array[], step: (frame: Uint8Array) => number): Measured & { out: number } {
   const work = pristine.map((f) => f.slice());
-  let count = 0;
   let out = 0;
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  const deadline = start + seconds * 1000;
-  let now = start;
-  while (now < deadline) {
-    for (let i = 0; i < work.length; i++) {
-      const f = work[i]!;
-      f.set(pristine[i]!);
-      out += step(f);
-    }
-    count += work.length;
-    now = performance.now();
-  }
-  const used = process.cpuUsage(cpu);
-  return { perSecond: count / ((now - start) / 1000), perCpuSecond: count / ((used.user + used.system) / 1e6), out };
+  const m = measureRounds(
+    () => {
+      for (let i = 0; i < work.length; i++) {
+        const f = work[i]!;
+        f.set(pristine[i]!);
+        out += step(f);
+      }
+      return out;
+    },
+    work.length,
+    seconds,
+  );
+  return { ...m, out };
 }
 
 export async function run(): Promise<BenchResult[]> {
