@@ -167,26 +167,39 @@ export function failoverScenarios(mode: LabMode): void {
       if (captured.droppedByKernel === 0) expect(found.replies).toBe(found.requests);
     });
 
-    it('b: SIGKILL of a member — its flows are served again within 1 s, no other flow misses an echo', async () => {
+    /** SIGKILL the member `pick` names while the stream runs, restart it afterwards, and attribute the stream's flows to owners. */
+    async function killDuringStream(pick: (view: ClusterView) => number) {
       let victim = 0;
       const r = await streamAround(members - 1, async () => {
-        const v = await c.observe();
-        victim = v.observations.find((o) => o.status?.role === 'member')?.member ?? 0;
-        if (victim === 0) throw new Error('no member that is not the master');
+        victim = pick(await c.observe());
+        if (victim === 0) throw new Error('no member to kill');
         const k = wallNow();
         await c.members.kill(c.name, victim, 'SIGKILL');
         return k;
       });
       const back = await restart(victim);
-
-      const k = r.value;
       const a = attribute(r.result, r.before);
       const victimFlows = a.byOwner.get(memberAddress(victim)) ?? [];
       const others = a.flows.filter((f) => !victimFlows.includes(f));
+      return {
+        victim,
+        r,
+        back,
+        k: r.value,
+        a,
+        victimFlows,
+        others,
+        survivors: countFlows(others, a.start, a.end),
+        all: countFlows(a.flows, a.start, a.end),
+        moved: movedUnits(r.before, r.after, memberAddress(victim)),
+      };
+    }
+
+    it('b: SIGKILL of a member — its flows are served again within 1 s, no other flow misses an echo', async () => {
+      const { victim, r, back, k, a, victimFlows, others, survivors, all, moved } = await killDuringStream(
+        (v) => v.observations.find((o) => o.status?.role === 'member')?.member ?? 0,
+      );
       const restored = summarizeOutages(victimFlows, k, a.end, k - a.start);
-      const survivors = countFlows(others, a.start, a.end);
-      const all = countFlows(a.flows, a.start, a.end);
-      const moved = movedUnits(r.before, r.after, memberAddress(victim));
       console.log(
         `[${mode}] b: SIGKILL m${victim}, ${victimFlows.length} of ${a.flows.length} flows on it: ${restorationLine(restored)}; ` +
           `every unit served again (tables) ${ms(r.converged.at - k)} after the kill; other flows: ${survivors.requests} requests, ${survivors.missed} missed ` +
@@ -202,23 +215,8 @@ export function failoverScenarios(mode: LabMode): void {
     });
 
     it(`c: SIGKILL of the master — a new master, ${masterCarriesAll ? 'every flow' : 'the survivors miss nothing, all flows'} served again within 1 s`, async () => {
-      let victim = 0;
-      const r = await streamAround(members - 1, async () => {
-        victim = memberNumber((await c.observe()).masters[0] ?? '');
-        const k = wallNow();
-        await c.members.kill(c.name, victim, 'SIGKILL');
-        return k;
-      });
-      const back = await restart(victim);
-
-      const k = r.value;
-      const a = attribute(r.result, r.before);
-      const victimFlows = a.byOwner.get(memberAddress(victim)) ?? [];
-      const others = a.flows.filter((f) => !victimFlows.includes(f));
+      const { victim, r, back, k, a, victimFlows, others, survivors, all, moved } = await killDuringStream((v) => memberNumber(v.masters[0] ?? ''));
       const restored = summarizeOutages(masterCarriesAll ? a.flows : victimFlows, k, a.end, k - a.start);
-      const survivors = countFlows(others, a.start, a.end);
-      const all = countFlows(a.flows, a.start, a.end);
-      const moved = movedUnits(r.before, r.after, memberAddress(victim));
       const onMoved = countFlows(
         others.filter((f) => moved.has(unitOf(f))),
         a.start,
