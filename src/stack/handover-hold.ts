@@ -148,10 +148,6 @@ export class HandoverHold<S> {
     return true;
   }
 
-  isHolding(unit: UnitId): boolean {
-    return this.held.has(unit);
-  }
-
   /**
    * This member now owns `unit`, handed over with `marker`: the held packets
    * the old owner did not serve, in arrival order. A marker not among them
