@@ -64,6 +64,12 @@ export function dataPlaneDrops(before: ClusterView, after: ClusterView, notMineI
       const d = v - (b?.status?.dataPlane?.[k] ?? 0);
       if (d > 0) drops.set(`m${a.member} ${k}`, d);
     }
+    // The membership core's own drops (bad MAC, replay, not from our master…): forwarded packets pass through them.
+    for (const [k, v] of Object.entries(a.status?.counters ?? {})) {
+      if (!k.startsWith('drop.')) continue;
+      const d = v - (b?.status?.counters?.[k] ?? 0);
+      if (d > 0) drops.set(`m${a.member} core.${k}`, d);
+    }
   }
   return drops.size === 0 ? 'none' : [...drops].map(([k, n]) => `${k}=${n}`).join(' ');
 }
