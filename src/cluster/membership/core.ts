@@ -70,6 +70,7 @@ export class MemberCore implements RoleSwitch {
       return this.drain();
     }
     const { frame } = decoded;
+    if (frame.message.type === MessageType.ForwardedPacket) return this.forwarded(now, frame);
     if (!this.role.wants(frame.header)) {
       this.ctx.drop('not-interested');
       return this.drain();
@@ -96,6 +97,21 @@ export class MemberCore implements RoleSwitch {
     }
     this.ctx.count('accepted');
     this.role.onMessage(now, opened.inbound);
+    return this.drain();
+  }
+
+  /**
+   * Forwarding mode: a packet a master handed us. Taken in every role, as
+   * long as it carries the cluster key's MAC and we serve its unit: a member
+   * re-joining (its watchdog fired while the master was busy) keeps serving
+   * its units, so it must keep getting their packets.
+   */
+  private forwarded(now: number, frame: Parameters<ControlChannel['authenticate']>[0]): Action[] {
+    const opened = this.ctx.channel.authenticate(frame, this.ctx.wall(now));
+    const m = frame.message;
+    if (!opened.ok) this.ctx.drop(opened.reason);
+    else if (m.type !== MessageType.ForwardedPacket || !this.ctx.served.has(m.unit)) this.ctx.drop('not-interested');
+    else this.ctx.outbox.push({ kind: 'forwarded-packet', unit: m.unit, side: m.side, packet: m.packet });
     return this.drain();
   }
 

@@ -39,7 +39,6 @@ const WANTED = new Set<number>([
   MessageType.TableSnapshot,
   MessageType.KeyUpdate,
   MessageType.ExitCluster,
-  MessageType.ForwardedPacket,
 ]);
 
 /** A unit the master took from us: served until `at`, then given up under the de-assign's `epoch`. */
@@ -113,10 +112,6 @@ export class MemberRole implements Role {
         else this.ctx.count('member.bad-key-wrap');
         return;
       }
-      case MessageType.ForwardedPacket:
-        // Forwarding mode: the master received it on the cluster's port; the data plane serves it.
-        this.ctx.outbox.push({ kind: 'forwarded-packet', unit: message.unit, side: message.side, packet: message.packet });
-        return;
       case MessageType.ExitCluster:
         if (message.target === 0 || message.target === this.ctx.cfg.self) {
           this.ctx.outbox.push({ kind: 'exit', reason: message.reason });
