@@ -14,7 +14,8 @@
  *     "outer":    { "tap": "tapo", "mode": "unicast", "address": "198.18.1.10",
  *                   "subnet": "198.18.1.0/24", "gateway": "198.18.1.1", "mtu": 1500 },
  *     "inner":    { "tap": "tapi", "address": "198.18.2.1", "subnet": "198.18.2.0/24",
- *                   "gateway": "198.18.2.254", "routes": ["10.0.0.0/8"], "mtu": 1500 }
+ *                   "gateway": "198.18.2.254", "routes": ["10.0.0.0/8"], "mtu": 1500 },
+ *     "ipsec":    { "certificate": "vpn.pem", "key": "vpn.key", "clientCa": ["ca.pem"], … }
  *   }
  * Without "outer" the member runs the control plane only; without "inner" it
  * serves the outer cluster address but routes nothing. The inner side uses the
@@ -22,6 +23,7 @@
  * Relative paths are relative to the configuration file.
  */
 import { createHash } from 'node:crypto';
+import { parseIpsecSection, type IpsecFileConfig } from '../apps/ipsec/config-file.js';
 import { DEFAULT_TIMING, type MembershipTiming } from '../cluster/membership/config.js';
 import { ShoalError } from '../lib/errors.js';
 import { parseIpv4 } from '../lib/ipv4.js';
@@ -45,6 +47,8 @@ export interface DaemonConfig {
   timing: MembershipTiming;
   outer?: OuterConfig;
   inner?: InnerConfig;
+  /** The IPsec tunnel handler (src/apps/ipsec/config-file.ts); needs both sides. */
+  ipsec?: IpsecFileConfig;
 }
 
 export interface OuterConfig {
@@ -147,7 +151,10 @@ export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => stri
   const inner = root.inner === undefined ? undefined : parseInner(obj(root.inner, 'inner'));
   if (inner && !outer) bad('inner', 'needs an "outer" section too (the inside gateway routes to and from it)');
   if (inner && outer && inner.address === outer.clusterIp) bad('inner.address', 'must differ from outer.address');
+  const ipsec = root.ipsec === undefined ? undefined : parseIpsecSection(root.ipsec, resolvePath);
+  if (ipsec && !inner) bad('ipsec', 'needs "outer" and "inner" sections (tunnels end on the inside)');
   return {
+    ...(ipsec ? { ipsec } : {}),
     ...(outer ? { outer } : {}),
     ...(inner ? { inner } : {}),
     clusterName: name,

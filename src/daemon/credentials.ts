@@ -7,7 +7,7 @@ import type { DaemonConfig } from './config.js';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g;
 
-function read(path: string, what: string): string {
+export function readText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
@@ -22,9 +22,9 @@ export function certificatesFromPem(pem: string, path: string): Uint8Array[] {
   return out;
 }
 
-function privateKey(path: string): KeyObject {
+export function readPrivateKey(path: string): KeyObject {
   try {
-    return createPrivateKey(read(path, 'private key'));
+    return createPrivateKey(readText(path, 'private key'));
   } catch (e) {
     if (e instanceof ShoalError) throw e;
     throw new ShoalError('BAD_CREDENTIALS', `${path} holds no usable private key: ${e instanceof Error ? e.message : String(e)}`);
@@ -32,9 +32,9 @@ function privateKey(path: string): KeyObject {
 }
 
 export function loadCredentials(cfg: DaemonConfig): { credentials: MemberCredentials; trust: TrustConfig } {
-  const chain = certificatesFromPem(read(cfg.certificatePath, 'certificate'), cfg.certificatePath);
-  const caCertificates = cfg.caPaths.flatMap((p) => certificatesFromPem(read(p, 'CA certificate'), p));
+  const chain = certificatesFromPem(readText(cfg.certificatePath, 'certificate'), cfg.certificatePath);
+  const caCertificates = cfg.caPaths.flatMap((p) => certificatesFromPem(readText(p, 'CA certificate'), p));
   const trust: TrustConfig = { caCertificates, revokedSerials: cfg.revokedSerials };
   if (cfg.allowedMembers) trust.allowedMembers = cfg.allowedMembers;
-  return { credentials: { chain, privateKey: privateKey(cfg.keyPath) }, trust };
+  return { credentials: { chain, privateKey: readPrivateKey(cfg.keyPath) }, trust };
 }

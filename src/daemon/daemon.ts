@@ -27,6 +27,8 @@ import type { TapDevice } from '../ports/tap.js';
 import { memberMac } from '../stack/delivery-mode.js';
 import { parseDaemonConfig, type DaemonConfig } from './config.js';
 import { DataPlane } from './data-plane.js';
+import { makeIpsecHandler } from './ipsec-setup.js';
+import type { IpsecHandler } from '../apps/ipsec/ipsec-handler.js';
 import { loadCredentials } from './credentials.js';
 import { MemberRunner } from './member-runner.js';
 
@@ -97,6 +99,7 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
   const wallOffset = systemClock.wallNow() - systemClock.now();
   // The data plane is made after the core; the core asks it for hand-over markers only once running.
   let dataPlane: DataPlane | null = null;
+  let ipsec: IpsecHandler | null = null;
   const core = new MemberCore(
     {
       self: parseIpv4(config.memberAddress),
@@ -123,6 +126,16 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
       throw e;
     }
     const dp = dataPlane;
+    if (config.ipsec) {
+      try {
+        ipsec = makeIpsecHandler(config, logger, cryptoRandom, () => systemClock.wallNow());
+        dp.host.attach(ipsec);
+      } catch (e) {
+        dp.stop();
+        await transport.close();
+        throw e;
+      }
+    }
     runner.onAction((a) => dp.onAction(a));
     if (config.outer.mode === 'forwarding') {
       dp.forwarder = (to, unit, side, packet) =>
@@ -134,7 +147,11 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
     admin = await AdminServer.listen(config.adminSocket, (command) => {
       switch (command) {
         case 'status':
-          return { ...statusView(core, config.clusterName), dataPlane: dataPlane?.counters() ?? null };
+          return {
+            ...statusView(core, config.clusterName),
+            dataPlane: dataPlane?.counters() ?? null,
+            ipsec: ipsec ? { sas: ipsec.responder.state.sas.size, counters: Object.fromEntries(ipsec.allCounters()) } : null,
+          };
         case 'members':
           return membersView(core);
         case 'units':

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { certificatesFromPem } from '../daemon/credentials.js';
 import { ShoalError } from '../lib/errors.js';
 import type { CaBundle, MemberBundle } from '../pki/dev-pki.js';
+import { ensureIpsecPki, LAB_IPSEC } from './ipsec-pki.js';
 import { mkdirPrivate, writePrivate, writePublic, type MemberLayout } from './members-files.js';
 import { CLUSTER, LAB_ADDRESSES, MEMBER_DEVICES, memberAddress } from './plan.js';
 
@@ -48,6 +49,12 @@ export interface PkiReport {
  * that has none yet (the CA key stays in pki/ca.key so a growing lab can issue more).
  */
 export async function ensurePki(layout: MemberLayout, name: string, members: number): Promise<PkiReport> {
+  const report = await ensureMemberPki(layout, name, members);
+  await ensureIpsecPki(layout.pkiDir(name), (certFile, keyFile) => loadCa(certFile, keyFile));
+  return report;
+}
+
+async function ensureMemberPki(layout: MemberLayout, name: string, members: number): Promise<PkiReport> {
   const dir = layout.pkiDir(name);
   await mkdirPrivate(layout.labDir(name));
   await mkdirPrivate(dir);
@@ -79,7 +86,7 @@ export async function ensurePki(layout: MemberLayout, name: string, members: num
 }
 
 /** Member-i's daemon configuration: `<labdir>/m<i>.json`. */
-export async function writeConfig(layout: MemberLayout, name: string, i: number, mode: string = DEFAULT_LAB_MODE): Promise<string> {
+export async function writeConfig(layout: MemberLayout, name: string, i: number, mode: string = DEFAULT_LAB_MODE, espKeysFile?: string): Promise<string> {
   const lm = parseLabMode(mode);
   const f = layout.files(name, i);
   await mkdirPrivate(layout.labDir(name));
@@ -102,6 +109,14 @@ export async function writeConfig(layout: MemberLayout, name: string, i: number,
       address: CLUSTER.insideGateway,
       subnet: LAB_ADDRESSES.innerNetwork,
       mtu: 1500,
+    },
+    ipsec: {
+      certificate: join(layout.pkiDir(name), LAB_IPSEC.serverCert),
+      key: join(layout.pkiDir(name), LAB_IPSEC.serverKey),
+      clientCa: [f.ca],
+      pool: LAB_IPSEC.pool,
+      psk: [{ identity: LAB_IPSEC.pskIdentity, secret: LAB_IPSEC.pskSecret }],
+      ...(espKeysFile ? { espKeysFile } : {}),
     },
   };
   await writePrivate(f.config, `${JSON.stringify(config, null, 2)}\n`);
@@ -127,7 +142,7 @@ async function writeMember(layout: MemberLayout, name: string, i: number, m: Mem
 }
 
 /** The dev CA back from its PEM files, able to issue more member certificates. */
-async function loadCa(certFile: string, keyFile: string): Promise<CaBundle> {
+export async function loadCa(certFile: string, keyFile: string): Promise<CaBundle> {
   const [der] = certificatesFromPem(await readFile(certFile, 'utf8'), certFile);
   if (der === undefined) throw new ShoalError('LAB_PKI_BAD', `${certFile} holds no certificate`);
   const x509 = await import('@peculiar/x509');

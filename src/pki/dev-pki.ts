@@ -16,6 +16,7 @@ export * from './keys.js';
 export * from './validity.js';
 export * from './ca.js';
 export * from './member.js';
+export * from './endpoint.js';
 
 /** RFC 2544 benchmarking space: never routed, so a dev cluster cannot collide with a real one. */
 export const DEV_FIRST_MEMBER_IP = '198.18.0.1';

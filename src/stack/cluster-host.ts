@@ -36,6 +36,7 @@ import { memberMac, type DeliveryMode } from './delivery-mode.js';
 import { HandoverHold } from './handover-hold.js';
 import { Reassembler } from './ipv4-fragments.js';
 import { LinkSide, inPrefix, type FrameEffect, type Prefix, type SideConfig, type SideName } from './link-side.js';
+import type { TunnelHandler, TunnelOutput } from './tunnel-handler.js';
 
 export type { SideName, Prefix } from './link-side.js';
 
@@ -96,6 +97,9 @@ export class ClusterHost {
   private readonly innerRoutes: Prefix[];
   private readonly reassembler = new Reassembler();
   private readonly services = new Map<number, UdpService>([[UDP_ECHO_PORT, (p) => [p]]]);
+  private readonly handlers: TunnelHandler[] = [];
+  private readonly udpHandlers = new Map<number, TunnelHandler>();
+  private readonly protocolHandlers = new Map<number, TunnelHandler>();
   private ipId = 1;
   private readonly countFn = (what: string): void => this.count(what);
   readonly hold = new HandoverHold<SideName>((what, n) => this.count(what, n));
@@ -126,6 +130,19 @@ export class ClusterHost {
   /** Serve UDP `port` on the cluster addresses (tunnel handlers register here). */
   listenUdp(port: number, service: UdpService): void {
     this.services.set(port, service);
+  }
+
+  /** Plug a tunnel handler in: its UDP ports and IP protocols on the cluster address, and its clients' return traffic. */
+  attach(handler: TunnelHandler): void {
+    for (const port of handler.udpPorts) {
+      if (this.udpHandlers.has(port) || this.services.has(port)) throw new RangeError(`UDP port ${port} is already served`);
+      this.udpHandlers.set(port, handler);
+    }
+    for (const protocol of handler.ipProtocols) {
+      if (this.protocolHandlers.has(protocol)) throw new RangeError(`IP protocol ${protocol} is already served`);
+      this.protocolHandlers.set(protocol, handler);
+    }
+    this.handlers.push(handler);
   }
 
   /** A frame from one side's port. */
@@ -192,6 +209,7 @@ export class ClusterHost {
       if (this.ownership.isMaster()) out.push(...this.announceFrames());
       else this.reannounceAt = [];
     }
+    for (const h of this.handlers) out.push(...this.tunnelOutputs(now, h.tick(now)));
     out.push(...this.outer.tick(now));
     if (this.inner) out.push(...this.inner.tick(now));
     return out;
@@ -199,7 +217,8 @@ export class ClusterHost {
 
   nextWakeAt(): number {
     const held = this.hold.heldUnits > 0 ? Math.min(this.hold.nextWakeAt(), this.lastNow + HOLD_POLL_MS) : Infinity;
-    return Math.min(this.outer.nextWakeAt(), this.inner?.nextWakeAt() ?? Infinity, held, this.reannounceAt[0] ?? Infinity);
+    const tunnels = this.handlers.reduce((at, h) => Math.min(at, h.nextWakeAt()), Infinity);
+    return Math.min(this.outer.nextWakeAt(), this.inner?.nextWakeAt() ?? Infinity, held, this.reannounceAt[0] ?? Infinity, tunnels);
   }
 
   /** Held units whose move has finished: the master hands them on; elsewhere they went to someone else. */
@@ -275,6 +294,12 @@ export class ClusterHost {
     if (!this.ownership.serves(unit)) return this.unowned(now, side, unit, packet, fromWire);
     if (!this.hold.admit(now, unit, packet)) return NONE;
     this.hold.served(unit, packet); // as it arrived, before the TTL changes: the digest others compare
+    if (side === this.inner) {
+      for (const h of this.handlers) {
+        const sent = h.toClient(now, unit, header.dst, packet);
+        if (sent !== null) return this.tunnelOutputs(now, sent);
+      }
+    }
     const out = this.route(header.dst);
     if (out === side) return this.dropped('hairpin');
     if (!decrementTtl(packet)) {
@@ -335,6 +360,11 @@ export class ClusterHost {
     if (header.protocol === IP_PROTOCOL.UDP) {
       const u = decodeUdp(payload, { src: header.src, dst: header.dst });
       if (!u.ok) return this.dropped('malformed-udp');
+      const handler = this.udpHandlers.get(u.value.dstPort);
+      if (handler) {
+        if (from !== this.outer.cfg.address) return this.dropped('tunnel-on-inside');
+        return this.tunnelOutputs(now, handler.udp(now, unit, { ip: header.src, port: u.value.srcPort }, u.value.dstPort, u.value.payload));
+      }
       const service = this.services.get(u.value.dstPort);
       if (!service) return this.icmpError(now, from, packet, destinationUnreachable(UNREACHABLE_CODE.PORT, packet));
       this.count(`udp-${u.value.dstPort}`);
@@ -344,7 +374,41 @@ export class ClusterHost {
         this.send(now, from, header.src, IP_PROTOCOL.UDP, encodeUdp({ srcPort: u.value.dstPort, dstPort: u.value.srcPort, payload: r }, endpoints)),
       );
     }
+    const handler = this.protocolHandlers.get(header.protocol);
+    if (handler && from === this.outer.cfg.address) return this.tunnelOutputs(now, handler.ip(now, unit, header.src, header.protocol, payload));
     return this.icmpError(now, from, packet, destinationUnreachable(UNREACHABLE_CODE.PROTOCOL, packet));
+  }
+
+  /** A tunnel handler's outputs as frames: its datagrams from the cluster address, its clients' packets routed on. */
+  private tunnelOutputs(now: number, outputs: readonly TunnelOutput[]): HostEffect[] {
+    if (outputs.length === 0) return NONE;
+    const out: HostEffect[] = [];
+    const from = this.outer.cfg.address;
+    for (const o of outputs) {
+      if (o.kind === 'udp') {
+        const udp = encodeUdp({ srcPort: o.localPort, dstPort: o.to.port, payload: o.payload }, { src: from, dst: o.to.ip });
+        out.push(...this.send(now, from, o.to.ip, IP_PROTOCOL.UDP, udp));
+      } else if (o.kind === 'ip') {
+        out.push(...this.send(now, from, o.to, o.protocol, o.payload));
+      } else {
+        out.push(...this.decapsulated(now, o.packet));
+      }
+    }
+    return out;
+  }
+
+  /** A client's packet out of its tunnel: routed like a forwarded packet (TTL−1), never to the cluster's own addresses. */
+  private decapsulated(now: number, packet: Uint8Array): HostEffect[] {
+    const d = decodeIpv4(packet);
+    if (!d.ok) return this.dropped('tunnel-malformed-inner');
+    const dst = d.value.header.dst;
+    if (this.isLocal(dst)) return this.dropped('tunnel-to-cluster-address');
+    if (!decrementTtl(packet)) return this.dropped('tunnel-ttl-exceeded');
+    const out = this.route(dst);
+    this.count(`tunnel.to-${out.name}`);
+    const sent = out.send(now, dst, packet);
+    if ('frames' in sent) return sent.frames;
+    return this.dropped('refused' in sent ? 'tunnel-dont-fragment' : sent.dropped);
   }
 
   /** An ICMP error about `packet`, unless RFC 1812 §4.3.2.7 forbids one (errors about errors, non-first fragments). */

@@ -1,0 +1,67 @@
+/**
+ * What the IPsec handler is configured with (parsed from the daemon's
+ * configuration by the composition root): who we are, whom we trust, what
+ * we accept, and what a client gets.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Ipv4 } from '../../lib/ipv4.js';
+import type { IdPayload } from '../../wire/ike/id.js';
+import type { IkeSuite } from './crypto/transforms.js';
+import type { EspSuite } from './ike/negotiation/esp-proposal.js';
+import type { ClientTrust } from './ike/peer-auth/client-cert.js';
+
+export interface Prefix4 {
+  address: Ipv4;
+  prefixLength: number;
+}
+
+export interface PskEntry {
+  /** The client's identity as its IDi carries it (formatIdentity syntax, e.g. "fqdn:road1.shoal.test"). */
+  identity: string;
+  secret: Uint8Array;
+}
+
+export interface IpsecConfig {
+  /** The cluster's outer address (IKE and ESP arrive there). */
+  localAddress: Ipv4;
+  /** Our IDr. */
+  identity: IdPayload;
+  /** Our certificate first, then intermediates (DER). */
+  certificateChain: readonly Uint8Array[];
+  privateKey: KeyObject;
+  /** CAs clients' certificates must chain to, and revocation. */
+  trust: ClientTrust;
+  /** Client identities allowed (formatIdentity syntax; "*" or absent: any the CA certified). */
+  allowedIdentities?: readonly string[];
+  psk: readonly PskEntry[];
+  /** In our order of preference. */
+  ikeProposals: readonly IkeSuite[];
+  espProposals: readonly EspSuite[];
+  /** Virtual addresses handed out by CP (only those of the session's unit). */
+  pool: Prefix4;
+  dns: readonly Ipv4[];
+  /** What clients reach through the tunnel (TSr). */
+  protectedNetworks: readonly Prefix4[];
+  /** Half-open IKE SAs above which IKE_SA_INIT must carry a cookie. */
+  cookieThreshold: number;
+  /** Largest IKE datagram we send before fragmenting (when the peer supports it). */
+  fragmentSize: number;
+  /** Hard lifetimes: the client rekeys before (it initiates rekeys); we delete after. */
+  ikeLifetimeS: number;
+  childLifetimeS: number;
+  /** Half-open IKE SAs are forgotten after this long. */
+  halfOpenTimeoutMs: number;
+  /** An IKE SA with no traffic at all for this long is deleted (dead peer). */
+  idleTimeoutMs: number;
+  /** Debug: write keys in tshark's esp_sa format here (never in production). */
+  espKeysFile?: string;
+}
+
+export const IPSEC_DEFAULTS = {
+  cookieThreshold: 64,
+  fragmentSize: 1280,
+  ikeLifetimeS: 4 * 3600,
+  childLifetimeS: 2 * 3600,
+  halfOpenTimeoutMs: 30_000,
+  idleTimeoutMs: 300_000,
+} as const;

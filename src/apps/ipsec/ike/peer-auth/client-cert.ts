@@ -1,0 +1,207 @@
+/**
+ * Whether a remote-access client's certificate chain (from its CERT payloads,
+ * leaf first) leads to a CA the configuration trusts, RFC 5280 §6 reduced to
+ * what IKEv2 clients need:
+ *
+ *   leaf ─► intermediates it sent ─► configured CA      (signatures, names)
+ *   every certificate valid at `now`
+ *   issuers: BasicConstraints cA, keyCertSign if KeyUsage present, pathLen
+ *   leaf: digitalSignature or nonRepudiation if KeyUsage present; a key IKE can check
+ *   nothing revoked (configured serials, or a CRL signed by the issuing CA)
+ *
+ * Unlike the cluster's member chains (cluster/auth/verify-chain.ts), KeyUsage
+ * is optional and no address is bound to the certificate: the ID payload is
+ * matched separately (identity.ts). Never throws on what the client sent.
+ */
+import { KeyUsageFlags } from '@peculiar/x509';
+import { isIssuedBy, parseCert, type ParsedCert } from '../../../../cluster/auth/parsed-cert.js';
+import { normaliseSerial } from '../../../../cluster/auth/trust.js';
+import { clientKeyType, subjectDerOf, subjectFacts, type ClientLeaf } from './cert-facts.js';
+import { bytesEqual } from './der.js';
+import { crlSignedBy, parseCrl, type ParsedCrl } from './crl.js';
+
+export type { ClientLeaf, ClientKeyType } from './cert-facts.js';
+
+export interface ClientTrust {
+  /** DER certificates of the CAs that issue client certificates (roots or intermediates). */
+  caCertificates: readonly Uint8Array[];
+  /** DER X.509 CRLs, each issued by one of those CAs. */
+  crls?: readonly Uint8Array[];
+  /** Revoked serials, hex; case and leading zeros do not matter. */
+  revokedSerials?: readonly string[];
+}
+
+export type ChainProblem =
+  | 'no-certificate'
+  | 'malformed'
+  | 'untrusted'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'revoked'
+  | 'key-usage'
+  /** Not returned by verify(): a CRL that does not verify is refused when the store is built (RangeError). */
+  | 'bad-crl';
+
+export type ChainCheck = { ok: true; leaf: ClientLeaf } | { ok: false; problem: ChainProblem; detail: string };
+
+/** Longer chains are refused as malformed: a client needs a leaf and a few intermediates. */
+export const MAX_CLIENT_CHAIN = 8;
+
+type Failure = Extract<ChainCheck, { ok: false }>;
+
+function fail(problem: ChainProblem, detail: string): Failure {
+  return { ok: false, problem, detail };
+}
+
+interface Anchor {
+  cert: ParsedCert;
+  /** Serials revoked by this CA's CRLs. */
+  crlRevoked: Set<string>;
+}
+
+interface Prepared {
+  anchors: Anchor[];
+  revoked: ReadonlySet<string>;
+}
+
+/** Parses the configuration; what cannot be used is listed in `bad` (the store refuses it, the one-off check skips it). */
+function prepare(trust: ClientTrust): { prepared: Prepared; bad: string[] } {
+  const bad: string[] = [];
+  const anchors: { anchor: Anchor; subjectDer: Uint8Array }[] = [];
+  trust.caCertificates.forEach((der, i) => {
+    const cert = parseCert(der);
+    const subjectDer = subjectDerOf(der);
+    if (typeof cert === 'string' || subjectDer === undefined) bad.push(`CA certificate #${i}: ${typeof cert === 'string' ? cert : 'no subject'}`);
+    else anchors.push({ anchor: { cert, crlRevoked: new Set() }, subjectDer });
+  });
+  (trust.crls ?? []).forEach((der, i) => {
+    const crl: ParsedCrl | string = parseCrl(der);
+    if (typeof crl === 'string') {
+      bad.push(`CRL #${i}: ${crl}`);
+      return;
+    }
+    const issuer = anchors.find((a) => bytesEqual(a.subjectDer, crl.issuerDer) && crlSignedBy(crl, a.anchor.cert.publicKey));
+    if (issuer === undefined) bad.push(`CRL #${i} (bad-crl): not signed by any configured CA`);
+    else for (const s of crl.revoked) issuer.anchor.crlRevoked.add(s);
+  });
+  return {
+    prepared: { anchors: anchors.map((a) => a.anchor), revoked: new Set((trust.revokedSerials ?? []).map(normaliseSerial)) },
+    bad,
+  };
+}
+
+/** leaf → sent intermediates → anchor; anchors first at every step, so a root the client sent is never trusted for itself. */
+function buildPath(certs: ParsedCert[], anchors: Anchor[]): { path: ParsedCert[]; anchor: Anchor } | null {
+  const leaf = certs[0];
+  if (leaf === undefined) return null;
+  const path = [leaf];
+  const unused = new Set(certs.slice(1));
+  let current = leaf;
+  while (path.length <= MAX_CLIENT_CHAIN) {
+    const anchor = anchors.find((a) => isIssuedBy(current, a.cert));
+    if (anchor !== undefined) return { path: [...path, anchor.cert], anchor };
+    const next = [...unused].find((c) => isIssuedBy(current, c));
+    if (next === undefined) return null;
+    unused.delete(next);
+    path.push(next);
+    current = next;
+  }
+  return null;
+}
+
+function checkRevoked(path: ParsedCert[], anchor: Anchor, trust: Prepared): Failure | null {
+  // The anchor itself is revoked by removing it from the configuration.
+  for (const [i, c] of path.slice(0, -1).entries()) {
+    if (trust.revoked.has(c.serial)) return fail('revoked', `${c.name} (serial ${c.serial}) is on the revoked list`);
+    // CRLs are the configured CAs' own, so they speak only for what the anchor issued directly.
+    if (path[i + 1] === anchor.cert && anchor.crlRevoked.has(c.serial)) {
+      return fail('revoked', `${c.name} (serial ${c.serial}) is revoked by ${anchor.cert.name}'s CRL`);
+    }
+  }
+  return null;
+}
+
+function checkDates(path: ParsedCert[], now: number): Failure | null {
+  for (const c of path) {
+    if (now < c.notBefore) return fail('not-yet-valid', `${c.name} is valid from ${new Date(c.notBefore).toISOString()}`);
+    if (now > c.notAfter) return fail('expired', `${c.name} expired ${new Date(c.notAfter).toISOString()}`);
+  }
+  return null;
+}
+
+function checkIssuers(path: ParsedCert[]): Failure | null {
+  for (let i = 1; i < path.length; i++) {
+    const ca = path[i];
+    if (ca === undefined) continue;
+    if (!ca.isCa) return fail('key-usage', `${ca.name} issued a certificate but is not a CA (BasicConstraints)`);
+    if (ca.keyUsage !== undefined && (ca.keyUsage & KeyUsageFlags.keyCertSign) === 0) {
+      return fail('key-usage', `${ca.name} lacks KeyUsage keyCertSign`);
+    }
+    // i - 1 intermediates sit between this CA and the leaf.
+    if (ca.pathLength !== undefined && i - 1 > ca.pathLength) {
+      return fail('key-usage', `${ca.name} allows ${ca.pathLength} intermediates below it, path has ${i - 1}`);
+    }
+  }
+  return null;
+}
+
+function checkLeaf(leaf: ParsedCert): Failure | ClientLeaf {
+  const signing = KeyUsageFlags.digitalSignature | KeyUsageFlags.nonRepudiation;
+  if (leaf.keyUsage !== undefined && (leaf.keyUsage & signing) === 0) {
+    return fail('key-usage', `${leaf.name} lacks KeyUsage digitalSignature and nonRepudiation`);
+  }
+  const keyType = clientKeyType(leaf.publicKey);
+  if (keyType === undefined) return fail('key-usage', `${leaf.name} has a key IKE cannot check (need EC P-256/384/521 or RSA ≥ 2048)`);
+  return { publicKey: leaf.publicKey, serial: leaf.serial, keyType, ...subjectFacts(leaf.der) };
+}
+
+function verifyUnchecked(chainDer: readonly Uint8Array[], trust: Prepared, now: number): ChainCheck {
+  if (chainDer.length === 0) return fail('no-certificate', 'the client sent no certificate');
+  if (chainDer.length > MAX_CLIENT_CHAIN) return fail('malformed', `chain of ${chainDer.length} certificates (max ${MAX_CLIENT_CHAIN})`);
+  const certs: ParsedCert[] = [];
+  for (const [i, der] of chainDer.entries()) {
+    const p = parseCert(der);
+    if (typeof p === 'string') return fail('malformed', `certificate #${i}: ${p}`);
+    certs.push(p);
+  }
+  const found = buildPath(certs, trust.anchors);
+  if (found === null) return fail('untrusted', `no path from ${certs[0]?.name ?? '?'} to a trusted CA`);
+  const problem = checkRevoked(found.path, found.anchor, trust) ?? checkDates(found.path, now) ?? checkIssuers(found.path);
+  if (problem !== null) return problem;
+  const [leafCert] = found.path;
+  if (leafCert === undefined) return fail('no-certificate', 'empty path');
+  const leaf = checkLeaf(leafCert);
+  return 'ok' in leaf ? leaf : { ok: true, leaf };
+}
+
+function verifyPrepared(chainDer: readonly Uint8Array[], trust: Prepared, now: number): ChainCheck {
+  try {
+    return verifyUnchecked(chainDer, trust, now);
+  } catch (err) {
+    // A parser surprise must not escape onto the packet path.
+    return fail('malformed', `unexpected: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** One-off check; unusable CAs and CRLs in `trust` are skipped (ClientTrustStore refuses them instead). */
+export function verifyClientChain(chainDer: readonly Uint8Array[], trust: ClientTrust, now: number): ChainCheck {
+  return verifyPrepared(chainDer, prepare(trust).prepared, now);
+}
+
+/** The client trust configuration parsed once: CAs, CRLs (signatures checked) and the revoked list. */
+export class ClientTrustStore {
+  private readonly prepared: Prepared;
+
+  /** Throws RangeError naming every CA or CRL that does not parse, and every CRL no configured CA signed. */
+  constructor(trust: ClientTrust) {
+    const { prepared, bad } = prepare(trust);
+    if (bad.length > 0) throw new RangeError(`unusable client trust configuration: ${bad.join('; ')}`);
+    if (prepared.anchors.length === 0) throw new RangeError('client trust configuration lists no CA certificate');
+    this.prepared = prepared;
+  }
+
+  /** `now` is wall-clock milliseconds. Never throws. */
+  verify(chainDer: readonly Uint8Array[], now: number): ChainCheck {
+    return verifyPrepared(chainDer, this.prepared, now);
+  }
+}

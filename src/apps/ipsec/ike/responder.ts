@@ -1,0 +1,226 @@
+/**
+ * The IKEv2 responder, sans-IO: IKE datagrams in (with the time, the unit
+ * the filter gave them and where they came from), datagrams and SA events
+ * out. It owns the IKE SAs by responder SPI, the message-ID window (one
+ * request at a time, the last answer cached for retransmissions, §2.1–2.3)
+ * and the lifetimes; each exchange is its own module.
+ *
+ *   datagram ─ decode ─ SPIr = 0 ? IKE_SA_INIT (sa-init.ts)
+ *                     └ SA by SPIr ─ message ID: retransmit → cached answer
+ *                                                next → open SK/SKF (protect.ts)
+ *                                                  ├ IKE_AUTH         (ike-auth.ts)
+ *                                                  ├ CREATE_CHILD_SA  (create-child.ts)
+ *                                                  └ INFORMATIONAL    (informational.ts)
+ *                                                ─ answer sealed, cached, sent
+ */
+import type { UnitId } from '../../../cluster/types.js';
+import type { Endpoint } from '../../../stack/tunnel-handler.js';
+import { EXCHANGE } from '../../../wire/ike/constants.js';
+import type { IkeHeader } from '../../../wire/ike/header.js';
+import { decodeIkeMessage, type DecodedIkeMessage } from '../../../wire/ike/message.js';
+import type { IkePayload } from '../../../wire/ike/payload.js';
+import { count, type ExchangeInput, type ResponderDeps, type ResponderOutput, type ResponderState } from './context.js';
+import { handleCreateChild } from './create-child.js';
+import { handleIkeAuth } from './ike-auth.js';
+import { spiKey, type IkeSa } from './ike-sa.js';
+import { handleInformational } from './informational.js';
+import { openMessage, sealMessage } from './protect.js';
+import { CookieJar, handleSaInit } from './sa-init.js';
+
+/** IP + UDP headers, plus the non-ESP marker on port 4500: what a datagram adds around an IKE message. */
+const IP_UDP_OVERHEAD = 28;
+const NON_ESP_MARKER = 4;
+const HOUSEKEEPING_MS = 1000;
+
+function isZero(b: Uint8Array): boolean {
+  return b.every((x) => x === 0);
+}
+
+export class IkeResponder {
+  readonly state: ResponderState = { sas: new Map(), espSpis: new Set(), counters: new Map() };
+  private readonly cookies: CookieJar;
+  /** Half-open SAs by initiator SPI and address, for IKE_SA_INIT retransmissions. */
+  private readonly byInitiator = new Map<string, IkeSa>();
+  private nextHousekeeping = 0;
+
+  constructor(readonly deps: ResponderDeps) {
+    this.cookies = new CookieJar(deps.random);
+  }
+
+  get counters(): ReadonlyMap<string, number> {
+    return this.state.counters;
+  }
+
+  halfOpen(): number {
+    return this.byInitiator.size;
+  }
+
+  /** One IKE message (the non-ESP marker already removed). Never throws on message content. */
+  input(now: number, unit: UnitId, from: Endpoint, localPort: number, received: Uint8Array): ResponderOutput[] {
+    // The SAs keep views into the message (SPIs, nonces, the IKE_SA_INIT bytes); the receive buffer is reused.
+    const datagram = received.slice();
+    const decoded = decodeIkeMessage(datagram);
+    if (!decoded.ok) {
+      count(this.state, `ike.drop.malformed.${decoded.error.reason}`);
+      return [];
+    }
+    const m = decoded.value;
+    if (m.header.response) return this.drop('response'); // we never send requests that would need one
+    if (!m.header.initiator) return this.drop('not-from-initiator');
+    if (m.header.higherVersion) count(this.state, 'ike.higher-version-flag');
+    const input: ExchangeInput = { now, unit, from, localPort };
+    if (isZero(m.header.spiR)) {
+      if (m.header.exchangeType !== EXCHANGE.IKE_SA_INIT) return this.drop('zero-spi');
+      return this.saInit(input, datagram, m);
+    }
+    const sa = this.state.sas.get(spiKey(m.header.spiR));
+    if (!sa || Buffer.compare(Buffer.from(sa.spiI), Buffer.from(m.header.spiI)) !== 0) return this.drop('unknown-spi');
+    if (m.header.exchangeType === EXCHANGE.IKE_SA_INIT) {
+      // A retransmitted IKE_SA_INIT that raced our answer's arrival.
+      return sa.lastResponse?.messageId === 0 ? this.resend(sa, from, localPort) : this.drop('late-sa-init');
+    }
+    const id = m.header.messageId;
+    if (sa.lastResponse && id === sa.lastResponse.messageId) {
+      count(this.state, 'ike.retransmission');
+      return this.resend(sa, from, localPort);
+    }
+    if (id !== sa.nextRequestId) return this.drop('message-id-outside-window');
+    const opened = openMessage(sa.protection, now, datagram, m, sa.fragments);
+    if (opened.kind === 'fragment-pending') return [];
+    if (opened.kind === 'drop') return this.drop(opened.reason);
+    // Authenticated: the peer may have moved (NAT rebinding, the switch to 4500), §2.23.
+    sa.peer = from;
+    sa.localPort = localPort;
+    sa.lastHeard = now;
+    return this.exchange(sa, input, m, opened.payloads);
+  }
+
+  private drop(reason: string): ResponderOutput[] {
+    count(this.state, `ike.drop.${reason}`);
+    return [];
+  }
+
+  private resend(sa: IkeSa, to: Endpoint, localPort: number): ResponderOutput[] {
+    return (sa.lastResponse?.datagrams ?? []).map((message) => ({ kind: 'send', to, localPort, message }));
+  }
+
+  private saInit(input: ExchangeInput, raw: Uint8Array, m: DecodedIkeMessage): ResponderOutput[] {
+    const key = `${spiKey(m.header.spiI)}/${input.from.ip}:${input.from.port}`;
+    const known = this.byInitiator.get(key);
+    if (known) {
+      count(this.state, 'ike.sa-init.retransmission');
+      if (Buffer.compare(Buffer.from(known.initRequest), Buffer.from(raw)) === 0) return this.resend(known, input.from, input.localPort);
+      return this.drop('sa-init-changed');
+    }
+    const r = handleSaInit({ deps: this.deps, state: this.state, cookies: this.cookies, halfOpen: () => this.halfOpen() }, input, raw, m);
+    if (r.sa) {
+      this.state.sas.set(r.sa.spiKey, r.sa);
+      this.byInitiator.set(key, r.sa);
+    }
+    return r.out;
+  }
+
+  private exchange(sa: IkeSa, input: ExchangeInput, m: DecodedIkeMessage, payloads: IkePayload[]): ResponderOutput[] {
+    const out: ResponderOutput[] = [];
+    const type = m.header.exchangeType;
+    let answer: IkePayload[];
+    let after: () => void = () => undefined;
+    if (type === EXCHANGE.IKE_AUTH) {
+      if (sa.state !== 'half-open' || m.header.messageId !== 1) return this.drop('unexpected-ike-auth');
+      this.forgetHalfOpen(sa);
+      const r = handleIkeAuth(this.deps, this.state, sa, input, payloads);
+      answer = r.payloads;
+      out.push(...r.out);
+      if (!r.ok) after = () => out.push(...this.remove(sa, 'authentication-failed'));
+    } else if (sa.state !== 'established') {
+      return this.drop('not-established');
+    } else if (type === EXCHANGE.CREATE_CHILD_SA) {
+      const r = handleCreateChild(this.deps, this.state, sa, input, payloads);
+      answer = r.payloads;
+      out.push(...r.out);
+      if (r.newSa) {
+        const next = r.newSa;
+        after = () => {
+          this.state.sas.set(next.spiKey, next);
+          out.push({ kind: 'ike-up', sa: next });
+        };
+      }
+    } else if (type === EXCHANGE.INFORMATIONAL) {
+      const r = handleInformational(this.state, sa, payloads);
+      answer = r.payloads;
+      out.push(...r.out);
+      if (r.deleteIke) after = () => out.push(...this.remove(sa, 'deleted-by-peer'));
+    } else {
+      return this.drop(`exchange-${type}`);
+    }
+    const sent = this.answer(sa, type, m.header.messageId, answer);
+    out.unshift(...sent);
+    after();
+    return out;
+  }
+
+  /** Seals the answer under the SA, caches it for retransmissions and moves the window. */
+  private answer(sa: IkeSa, exchangeType: number, messageId: number, payloads: IkePayload[]): ResponderOutput[] {
+    const header: IkeHeader = { spiI: sa.spiI, spiR: sa.spiR, exchangeType, initiator: false, response: true, higherVersion: false, messageId };
+    const limit = this.deps.config.fragmentSize - IP_UDP_OVERHEAD - (sa.localPort === 500 ? 0 : NON_ESP_MARKER);
+    const datagrams = sealMessage(sa.protection, header, payloads, this.deps.random, sa.fragmentation ? limit : undefined);
+    if (datagrams === null) return this.drop('seal-failed');
+    if (datagrams.length > 1) count(this.state, 'ike.fragmented-answers');
+    sa.lastResponse = { messageId, datagrams };
+    sa.nextRequestId = messageId + 1;
+    return this.resend(sa, sa.peer, sa.localPort);
+  }
+
+  private forgetHalfOpen(sa: IkeSa): void {
+    for (const [key, s] of this.byInitiator) if (s === sa) this.byInitiator.delete(key);
+  }
+
+  /** Forgets an IKE SA with its children, their SPIs and its virtual address. */
+  remove(sa: IkeSa, reason: string): ResponderOutput[] {
+    const out: ResponderOutput[] = [];
+    for (const child of sa.children) {
+      this.state.espSpis.delete(child.spiIn);
+      out.push({ kind: 'child-down', sa, child });
+    }
+    sa.children = [];
+    if (sa.virtualAddress !== null) this.deps.pool.release(sa.virtualAddress);
+    sa.virtualAddress = null;
+    this.forgetHalfOpen(sa);
+    this.state.sas.delete(sa.spiKey);
+    count(this.state, `ike.removed.${reason}`);
+    out.push({ kind: 'ike-down', sa, reason });
+    return out;
+  }
+
+  /** A CHILD SA went away (deleted by the peer): its SPI is free again. */
+  releaseChildSpi(spi: number): void {
+    this.state.espSpis.delete(spi);
+  }
+
+  /** Half-open and idle SAs time out; CHILD SAs past their hard lifetime are dropped. */
+  tick(now: number): ResponderOutput[] {
+    if (now < this.nextHousekeeping) return [];
+    this.nextHousekeeping = now + HOUSEKEEPING_MS;
+    const out: ResponderOutput[] = [];
+    const cfg = this.deps.config;
+    for (const sa of [...this.state.sas.values()]) {
+      if (sa.state === 'half-open' && now - sa.createdAt > cfg.halfOpenTimeoutMs) out.push(...this.remove(sa, 'half-open-timeout'));
+      else if (sa.state === 'established' && now - sa.lastHeard > cfg.idleTimeoutMs) out.push(...this.remove(sa, 'idle'));
+      else if (sa.state === 'established' && now - sa.createdAt > cfg.ikeLifetimeS * 1000) out.push(...this.remove(sa, 'lifetime'));
+      else {
+        for (const child of [...sa.children]) {
+          if (child.inbound.lifetimeState(now) !== 'hard-expired') continue;
+          sa.children.splice(sa.children.indexOf(child), 1);
+          this.state.espSpis.delete(child.spiIn);
+          out.push({ kind: 'child-down', sa, child });
+        }
+      }
+    }
+    return out;
+  }
+
+  nextWakeAt(): number {
+    return this.state.sas.size > 0 ? this.nextHousekeeping : Infinity;
+  }
+}
+

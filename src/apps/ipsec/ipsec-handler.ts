@@ -1,0 +1,195 @@
+/**
+ * The IPsec tunnel handler: plugs the IKEv2 responder and the ESP SAs into
+ * the cluster host (UDP 500 and 4500, IP protocol 50, return traffic to the
+ * clients' virtual addresses). Sans-IO like the host: packets and time in,
+ * outputs out; SA events go to an injected sink (logs, key export).
+ *
+ *   UDP 500 ─────────────► responder
+ *   UDP 4500 ─ marker 0 ──► responder
+ *            ├ 0xFF ──────► NAT keepalive (counted)
+ *            └ ESP ─┐
+ *   IP 50 ──────────┴─────► inbound SA by SPI ─ replay/ICV ─ inner source in TSi? ─► inside
+ *   inside ─ dst = a virtual address ─► its newest CHILD SA ─► ESP (in UDP 4500 when NATed) ─► client
+ */
+import type { UnitId } from '../../cluster/types.js';
+import type { Ipv4 } from '../../lib/ipv4.js';
+import type { Endpoint, TunnelHandler, TunnelOutput } from '../../stack/tunnel-handler.js';
+import { readU32 } from '../../wire/esp.js';
+import { decodeIpv4 } from '../../wire/ipv4.js';
+import { decodeUdpEncap, encodeNonEsp, NAT_T_PORT } from '../../wire/udp-encap.js';
+import type { IkeEventFields, ResponderDeps, ResponderOutput } from './ike/context.js';
+import type { ChildSa, IkeSa } from './ike/ike-sa.js';
+import { IkeResponder } from './ike/responder.js';
+import { selectorContains } from './ike/negotiation/traffic-selectors.js';
+
+const IKE_PORT = 500;
+const PROTO_ESP = 50;
+const IP_VERSION_4 = 4;
+
+export interface SaEventSink {
+  event(name: string, fields: IkeEventFields): void;
+  childUp?(sa: IkeSa, child: ChildSa): void;
+  childDown?(sa: IkeSa, child: ChildSa): void;
+}
+
+interface Bound {
+  sa: IkeSa;
+  child: ChildSa;
+}
+
+export class IpsecHandler implements TunnelHandler {
+  readonly name = 'ipsec';
+  readonly udpPorts = [IKE_PORT, NAT_T_PORT] as const;
+  readonly ipProtocols = [PROTO_ESP] as const;
+  readonly responder: IkeResponder;
+  readonly counters = new Map<string, number>();
+  private readonly inbound = new Map<number, Bound>();
+  private readonly byVirtualAddress = new Map<Ipv4, Bound>();
+
+  constructor(
+    deps: ResponderDeps,
+    private readonly sink: SaEventSink = { event: () => undefined },
+  ) {
+    this.responder = new IkeResponder(deps);
+  }
+
+  private count(what: string): void {
+    this.counters.set(what, (this.counters.get(what) ?? 0) + 1);
+  }
+
+  /** Every counter of the handler and its responder, for status and tests. */
+  allCounters(): Map<string, number> {
+    const all = new Map(this.counters);
+    for (const [k, v] of this.responder.counters) all.set(k, v);
+    return all;
+  }
+
+  udp(now: number, unit: UnitId, from: Endpoint, localPort: number, payload: Uint8Array): TunnelOutput[] {
+    if (localPort === IKE_PORT) return this.outputs(this.responder.input(now, unit, from, localPort, payload));
+    const d = decodeUdpEncap(payload);
+    if (!d.ok) {
+      this.count(`esp.drop.udp-encap-${d.error.reason}`);
+      return [];
+    }
+    if (d.value.kind === 'keepalive') {
+      this.count('nat-keepalive');
+      return [];
+    }
+    if (d.value.kind === 'ike') return this.outputs(this.responder.input(now, unit, from, localPort, d.value.message));
+    return this.esp(now, d.value.packet);
+  }
+
+  ip(now: number, _unit: UnitId, _src: Ipv4, protocol: number, payload: Uint8Array): TunnelOutput[] {
+    if (protocol !== PROTO_ESP || payload.length < 8) {
+      this.count('esp.drop.truncated');
+      return [];
+    }
+    return this.esp(now, payload);
+  }
+
+  private esp(now: number, packet: Uint8Array): TunnelOutput[] {
+    const bound = this.inbound.get(readU32(packet, 0));
+    if (!bound) {
+      this.count('esp.drop.unknown-spi');
+      return [];
+    }
+    const d = bound.child.inbound.decapsulate(now, packet);
+    if (!d.ok) {
+      this.count(`esp.drop.${d.reason}`);
+      return [];
+    }
+    bound.sa.lastHeard = now;
+    if (d.nextHeader !== IP_VERSION_4) {
+      this.count(d.nextHeader === 59 ? 'esp.dummy' : 'esp.drop.not-ipv4');
+      return [];
+    }
+    // RFC 4301 §5.2: the inner packet must match the SA's selectors (a client may only send as itself).
+    const inner = decodeIpv4(d.packet);
+    if (!inner.ok) {
+      this.count('esp.drop.malformed-inner');
+      return [];
+    }
+    const h = inner.value.header;
+    if (!bound.child.tsi.some((ts) => selectorContains(ts, h.src)) || !bound.child.tsr.some((ts) => selectorContains(ts, h.dst))) {
+      this.count('esp.drop.outside-selectors');
+      return [];
+    }
+    this.count('esp.in');
+    return [{ kind: 'inner', packet: d.packet }];
+  }
+
+  toClient(now: number, _unit: UnitId, dst: Ipv4, packet: Uint8Array): TunnelOutput[] | null {
+    const bound = this.byVirtualAddress.get(dst);
+    if (!bound) return null;
+    const esp = bound.child.outbound.encapsulate(now, packet);
+    if (typeof esp === 'string') {
+      this.count(`esp.out-failed.${esp}`);
+      return [];
+    }
+    this.count('esp.out');
+    const sa = bound.sa;
+    if (sa.natPeer || sa.localPort === NAT_T_PORT) return [{ kind: 'udp', localPort: NAT_T_PORT, to: sa.peer, payload: esp }];
+    return [{ kind: 'ip', protocol: PROTO_ESP, to: sa.peer.ip, payload: esp }];
+  }
+
+  tick(now: number): TunnelOutput[] {
+    return this.outputs(this.responder.tick(now));
+  }
+
+  nextWakeAt(): number {
+    return this.responder.nextWakeAt();
+  }
+
+  /** Datagrams out; SA events update the SPI and virtual-address tables. */
+  private outputs(outs: readonly ResponderOutput[]): TunnelOutput[] {
+    const sent: TunnelOutput[] = [];
+    for (const o of outs) {
+      switch (o.kind) {
+        case 'send':
+          sent.push({ kind: 'udp', localPort: o.localPort, to: o.to, payload: o.localPort === IKE_PORT ? o.message : encodeNonEsp(o.message) });
+          break;
+        case 'child-up':
+          this.bind(o.sa, o.child);
+          this.sink.childUp?.(o.sa, o.child);
+          break;
+        case 'child-down':
+          this.unbind(o.sa, o.child);
+          this.sink.childDown?.(o.sa, o.child);
+          break;
+        case 'ike-up':
+          // An IKE rekey moved the children: later lookups must find the new SA (its endpoint, its lifetime).
+          for (const child of o.sa.children) this.bind(o.sa, child, false);
+          this.sink.event('ike.up', { spi: o.sa.spiKey, peer: o.sa.peerName, unit: o.sa.unit });
+          break;
+        case 'ike-down':
+          this.sink.event('ike.down', { spi: o.sa.spiKey, peer: o.sa.peerName, reason: o.reason });
+          break;
+        case 'event':
+          this.sink.event(o.name, o.fields);
+          break;
+      }
+    }
+    return sent;
+  }
+
+  private bind(sa: IkeSa, child: ChildSa, newest = true): void {
+    const bound = { sa, child };
+    this.inbound.set(child.spiIn, bound);
+    const vip = sa.virtualAddress;
+    if (vip === null) return;
+    const current = this.byVirtualAddress.get(vip);
+    // The newest CHILD SA carries outbound traffic (after a rekey the old one only drains inbound).
+    if (newest || !current || current.child === child) this.byVirtualAddress.set(vip, bound);
+  }
+
+  private unbind(sa: IkeSa, child: ChildSa): void {
+    this.inbound.delete(child.spiIn);
+    this.responder.releaseChildSpi(child.spiIn);
+    for (const [vip, bound] of this.byVirtualAddress) {
+      if (bound.child !== child) continue;
+      const other = sa.children.filter((c) => c !== child).at(-1);
+      if (other) this.byVirtualAddress.set(vip, { sa, child: other });
+      else this.byVirtualAddress.delete(vip);
+    }
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Builds the IPsec tunnel handler from the daemon's configuration: reads the
+ * server certificate and key, the client CAs and CRLs, and turns the file
+ * settings into the handler's configuration. Every unreadable or unusable
+ * file is one BAD_CREDENTIALS / BAD_CONFIG error naming it, before start.
+ */
+import { X509Certificate, createHash } from 'node:crypto';
+import { appendFileSync, readFileSync } from 'node:fs';
+import type { IpsecConfig } from '../apps/ipsec/config.js';
+import { subjectFacts } from '../apps/ipsec/ike/peer-auth/cert-facts.js';
+import { ClientTrustStore } from '../apps/ipsec/ike/peer-auth/client-cert.js';
+import { formatIdentity, identityPayload } from '../apps/ipsec/ike/peer-auth/identity.js';
+import { IpsecHandler, type SaEventSink } from '../apps/ipsec/ipsec-handler.js';
+import { espSaLines } from '../apps/ipsec/esp-key-export.js';
+import { AddressPool } from '../cluster/session-id.js';
+import { ShoalError } from '../lib/errors.js';
+import type { RandomSource } from '../lib/random.js';
+import type { Logger } from '../mgmt/log.js';
+import type { DaemonConfig } from './config.js';
+import { certificatesFromPem, readPrivateKey, readText } from './credentials.js';
+
+/** A CRL file as DER: PEM ("X509 CRL") or raw DER. */
+function crlDer(path: string): Uint8Array[] {
+  const bytes = readFileSync(path);
+  const text = bytes.toString('latin1');
+  const blocks = [...text.matchAll(/-----BEGIN X509 CRL-----([A-Za-z0-9+/=\s]+)-----END X509 CRL-----/g)];
+  if (blocks.length === 0) return [new Uint8Array(bytes)];
+  return blocks.map((m) => new Uint8Array(Buffer.from((m[1] ?? '').replace(/\s+/g, ''), 'base64')));
+}
+
+/** CERTREQ's certification authority field: SHA-1 of each CA's SubjectPublicKeyInfo (RFC 7296 §3.7). */
+function authorityHashes(cas: readonly Uint8Array[]): Uint8Array {
+  const parts = cas.map((der) => createHash('sha1').update(new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' })).digest());
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+export function ipsecConfigFrom(config: DaemonConfig): IpsecConfig {
+  const f = config.ipsec;
+  const outer = config.outer;
+  const inner = config.inner;
+  if (!f || !outer || !inner) throw new ShoalError('BAD_CONFIG', 'config: ipsec: needs outer and inner sections');
+  const chain = certificatesFromPem(readText(f.certificatePath, 'IPsec certificate'), f.certificatePath);
+  const caCertificates = f.clientCaPaths.flatMap((p) => certificatesFromPem(readText(p, 'client CA certificate'), p));
+  let identity = f.identity;
+  if (identity === undefined) {
+    const facts = subjectFacts(chain[0]!);
+    const dns = facts.dnsNames[0];
+    identity = dns !== undefined ? `fqdn:${dns}` : `dn:${facts.subjectDn}`;
+  }
+  let trust;
+  try {
+    trust = { caCertificates, crls: f.crlPaths.flatMap(crlDer), revokedSerials: f.revokedSerials };
+    new ClientTrustStore(trust); // refuse an unusable CA or CRL now, not at the first client
+  } catch (e) {
+    throw new ShoalError('BAD_CREDENTIALS', `ipsec client trust: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const protectedNetworks = f.protectedNetworks ?? [
+    { address: inner.subnet.base, prefixLength: inner.subnet.prefixLen },
+    ...inner.routes.map((r) => ({ address: r.base, prefixLength: r.prefixLen })),
+  ];
+  return {
+    localAddress: outer.clusterIp,
+    identity: identityPayload(identity),
+    certificateChain: chain,
+    privateKey: readPrivateKey(f.keyPath),
+    trust,
+    // One spelling per identity, as formatIdentity prints a received IDi.
+    ...(f.allowedIdentities ? { allowedIdentities: f.allowedIdentities.map((t) => (t === '*' ? t : formatIdentity(identityPayload(t)))) } : {}),
+    psk: f.psk.map((e) => ({ ...e, identity: formatIdentity(identityPayload(e.identity)) })),
+    ikeProposals: f.ikeProposals,
+    espProposals: f.espProposals,
+    pool: f.pool,
+    dns: f.dns,
+    protectedNetworks,
+    cookieThreshold: f.cookieThreshold,
+    fragmentSize: f.fragmentSize,
+    ikeLifetimeS: f.ikeLifetimeS,
+    childLifetimeS: f.childLifetimeS,
+    halfOpenTimeoutMs: 30_000,
+    idleTimeoutMs: 300_000,
+    ...(f.espKeysFile ? { espKeysFile: f.espKeysFile } : {}),
+  };
+}
+
+export function makeIpsecHandler(config: DaemonConfig, logger: Logger, random: RandomSource, wallNow: () => number): IpsecHandler {
+  const c = ipsecConfigFrom(config);
+  const keysFile = c.espKeysFile;
+  const sink: SaEventSink = {
+    event: (name, fields) => logger.log(name.endsWith('failed') || name.endsWith('refused') ? 'warn' : 'info', name, fields),
+    childUp: (sa, child) => {
+      logger.log('info', 'ipsec.child-up', { spi: sa.spiKey, peer: sa.peerName, spiIn: child.spiIn.toString(16), spiOut: child.spiOut.toString(16), unit: sa.unit });
+      if (keysFile) appendFileSync(keysFile, espSaLines(c.localAddress, sa, child).join(''), { mode: 0o600 });
+    },
+    childDown: (sa, child) => logger.log('info', 'ipsec.child-down', { spi: sa.spiKey, spiIn: child.spiIn.toString(16) }),
+  };
+  if (keysFile) logger.log('warn', 'ipsec.esp-keys-exported', { file: keysFile, note: 'debug only: ESP keys are written in clear' });
+  return new IpsecHandler(
+    {
+      config: c,
+      random,
+      trust: new ClientTrustStore(c.trust),
+      pool: new AddressPool(c.pool.address, c.pool.prefixLength),
+      wallNow,
+      certReqAuthorities: authorityHashes(c.trust.caCertificates),
+    },
+    sink,
+  );
+}
