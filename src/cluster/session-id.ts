@@ -204,6 +204,34 @@ export class AddressPool {
     return true;
   }
 
+  /**
+   * Marks a specific free address as allocated: a session taken over from
+   * another member keeps its virtual address. False if it is not in this pool
+   * or already in use. O(addresses of its unit).
+   */
+  claim(addr: number): boolean {
+    addr = addr >>> 0;
+    if (this.used.has(addr) || addr < this.first || addr >= this.first + this.count) return false;
+    const b = this.buckets();
+    const unit = unitOfAddress(addr);
+    const base = b.start[unit]!;
+    const size = b.start[unit + 1]! - base;
+    const head = b.head[unit]!;
+    const free = b.free[unit]!;
+    for (let i = 0; i < free; i++) {
+      const at = base + ((head + i) % size);
+      if (b.slots[at] !== addr) continue;
+      // Swap it to the head of the free run, then take it as allocate() would.
+      b.slots[at] = b.slots[base + head]!;
+      b.slots[base + head] = addr;
+      b.head[unit] = (head + 1) % size;
+      b.free[unit] = free - 1;
+      this.used.add(addr);
+      return true;
+    }
+    return false;
+  }
+
   inUse(addr: number): boolean {
     return this.used.has(addr >>> 0);
   }

@@ -29,6 +29,8 @@ import { parseDaemonConfig, type DaemonConfig } from './config.js';
 import { DataPlane } from './data-plane.js';
 import { makeIpsecHandler } from './ipsec-setup.js';
 import type { IpsecHandler } from '../apps/ipsec/ipsec-handler.js';
+import { IPSEC_APP, IpsecApp } from '../apps/ipsec/ipsec-app.js';
+import { ReplicationDriver } from './replication-driver.js';
 import { loadCredentials } from './credentials.js';
 import { MemberRunner } from './member-runner.js';
 
@@ -116,8 +118,30 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
     wallOffset,
   );
   const transport = await UdpControlTransport.open({ address: config.memberAddress, group: config.group, port: config.port });
-  const host = new AppHost(apps ?? [new DemoApp({ maxEvents: 100, log: (e) => logger.log('info', `demo.${e.kind}`, demoFields(e)) })]);
+  // The tunnel handler exists before the runner: its application hooks are wired into the runner's app host.
+  let replication: ReplicationDriver | null = null;
+  let ipsecApp: IpsecApp | null = null;
+  if (config.ipsec) {
+    try {
+      ipsec = makeIpsecHandler(config, logger, cryptoRandom, () => systemClock.wallNow());
+    } catch (e) {
+      await transport.close();
+      throw e;
+    }
+    ipsecApp = new IpsecApp(ipsec, { records: (app, unit) => replication?.replicator.records(app, unit) ?? [] }, () => systemClock.now(), (event, fields) =>
+      logger.log('info', event, fields),
+    );
+  }
+  const demo = new DemoApp({ maxEvents: 100, log: (e) => logger.log('info', `demo.${e.kind}`, demoFields(e)) });
+  const host = new AppHost(apps ?? (ipsecApp ? [demo, ipsecApp] : [demo]));
   const runner = new MemberRunner(core, { transport, clock: systemClock, timers: systemTimers, apps: host, log: logger });
+  const repl = new ReplicationDriver(core, runner, systemClock, systemTimers, logger);
+  replication = repl;
+  runner.onAction((a) => repl.onAction(a));
+  if (ipsec) {
+    const handler = ipsec;
+    handler.replicate = (now, unit, key, body) => repl.publish(now, IPSEC_APP, unit, key, body);
+  }
   if (config.outer) {
     try {
       dataPlane = openDataPlane(config, core, logger);
@@ -126,16 +150,13 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
       throw e;
     }
     const dp = dataPlane;
-    if (config.ipsec) {
-      try {
-        ipsec = makeIpsecHandler(config, logger, cryptoRandom, () => systemClock.wallNow());
-        dp.host.attach(ipsec);
-      } catch (e) {
-        dp.stop();
-        await transport.close();
-        throw e;
-      }
-    }
+    if (ipsec) dp.host.attach(ipsec);
+    dp.ready = () => repl.ready;
+    repl.onReady(() => {
+      // Records that arrived with the bulk sync: adopt the units gained while waiting, then serve them.
+      ipsecApp?.unitsGained(core.servedUnits());
+      dp.becameReady();
+    });
     runner.onAction((a) => dp.onAction(a));
     if (config.outer.mode === 'forwarding') {
       dp.forwarder = (to, unit, side, packet) =>
@@ -151,6 +172,7 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
             ...statusView(core, config.clusterName),
             dataPlane: dataPlane?.counters() ?? null,
             ipsec: ipsec ? { sas: ipsec.responder.state.sas.size, counters: Object.fromEntries(ipsec.allCounters()) } : null,
+            replication: { ready: repl.ready, ...repl.counters() },
           };
         case 'members':
           return membersView(core);
@@ -170,6 +192,7 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
     config,
     runner,
     async stop() {
+      repl.stop();
       dataPlane?.stop();
       await admin.close();
       await runner.stop();

@@ -47,6 +47,12 @@ export class DataPlane {
   forwarder: Forwarder | null = null;
   private flushPending = false;
   private stopped = false;
+  /**
+   * Replication: a member serves nothing until it holds every peer's records
+   * (its bulk sync); until then packets of its units are held, not answered.
+   */
+  ready: () => boolean = () => true;
+  private pendingGained: { unit: number; marker: number | undefined }[] = [];
   /** Runs a flush after the current burst of I/O callbacks (forwarded packets arrive one datagram per callback). */
   defer: (fn: () => void) => void = (fn) => void setImmediate(fn);
 
@@ -63,12 +69,12 @@ export class DataPlane {
     if (taps.inner) this.ports.set('inner', { tap: taps.inner, tx: new FrameBatch(FRAMES_PER_TURN, BATCH_BYTES) });
     const forwarding = config.mode === 'forwarding';
     this.host = new ClusterHost(config, {
-      serves: (unit) => core.serves(unit),
+      serves: (unit) => core.serves(unit) && this.ready(),
       isMaster: () => core.ctx.role === 'master',
       masterId: () => (core.ctx.role === 'member' ? (core.ctx.master ?? 0) : 0),
       inTransition: (unit) => {
         const state = core.ctx.view.stateOf(unit);
-        return state === UnitState.Deassigning || (forwarding && state === UnitState.Assigning);
+        return state === UnitState.Deassigning || (forwarding && state === UnitState.Assigning) || (core.serves(unit) && !this.ready());
       },
     });
     this.host.ownerOf = (unit) => (core.ctx.view.stateOf(unit) === UnitState.Owned ? core.ctx.view.ownerOf(unit) : 0);
@@ -89,8 +95,17 @@ export class DataPlane {
       this.emit(this.host.inputForwarded(this.clock.now(), a.side === ForwardSide.Inner ? 'inner' : 'outer', a.packet), true);
     } else if (a.kind === 'units-gained') {
       // Units handed over from a live owner come with its marker: serve what we held after it.
-      this.emit(this.host.unitsGained(this.clock.now(), a.units.map((unit) => ({ unit, marker: a.markers.get(unit) }))));
+      const gained = a.units.map((unit) => ({ unit, marker: a.markers.get(unit) }));
+      if (!this.ready()) this.pendingGained.push(...gained);
+      else this.emit(this.host.unitsGained(this.clock.now(), gained));
     }
+  }
+
+  /** The bulk sync finished: serve the units gained meanwhile, starting with what was held for them. */
+  becameReady(): void {
+    const gained = this.pendingGained;
+    this.pendingGained = [];
+    if (gained.length > 0) this.emit(this.host.unitsGained(this.clock.now(), gained));
   }
 
   /** What the core reports when it lets `unit` go: the digest of the last packet served here. */

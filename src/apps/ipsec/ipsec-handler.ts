@@ -20,11 +20,22 @@ import { decodeUdpEncap, encodeNonEsp, NAT_T_PORT } from '../../wire/udp-encap.j
 import type { IkeEventFields, ResponderDeps, ResponderOutput } from './ike/context.js';
 import type { ChildSa, IkeSa } from './ike/ike-sa.js';
 import { IkeResponder } from './ike/responder.js';
+import { decodeSaSnapshot, encodeSaSnapshot } from './replication/sa-record.js';
+import { restoreSa, snapshotOf } from './replication/sa-snapshot.js';
+import { formatIpv4 } from '../../lib/ipv4.js';
 import { selectorContains } from './ike/negotiation/traffic-selectors.js';
 
 const IKE_PORT = 500;
 const PROTO_ESP = 50;
 const IP_VERSION_4 = 4;
+
+/** Where an SA's essential state goes on every change (the replicator); body null when the SA ended. */
+export type Replicate = (now: number, unit: UnitId, key: string, body: Uint8Array | null) => void;
+
+/** How often sequence numbers and replay edges of busy CHILD SAs are replicated (the batch). */
+export const SEQUENCE_BATCH_MS = 500;
+/** Weight of the newest measurement in the outbound rate estimate. */
+const RATE_WEIGHT = 0.5;
 
 export interface SaEventSink {
   event(name: string, fields: IkeEventFields): void;
@@ -45,9 +56,12 @@ export class IpsecHandler implements TunnelHandler {
   readonly counters = new Map<string, number>();
   private readonly inbound = new Map<number, Bound>();
   private readonly byVirtualAddress = new Map<Ipv4, Bound>();
+  private nextBatchAt = 0;
+  /** Set by the composition root when replication runs. */
+  replicate: Replicate | null = null;
 
   constructor(
-    deps: ResponderDeps,
+    private readonly deps: ResponderDeps,
     private readonly sink: SaEventSink = { event: () => undefined },
   ) {
     this.responder = new IkeResponder(deps);
@@ -65,7 +79,7 @@ export class IpsecHandler implements TunnelHandler {
   }
 
   udp(now: number, unit: UnitId, from: Endpoint, localPort: number, payload: Uint8Array): TunnelOutput[] {
-    if (localPort === IKE_PORT) return this.outputs(this.responder.input(now, unit, from, localPort, payload));
+    if (localPort === IKE_PORT) return this.ike(now, unit, from, localPort, payload);
     const d = decodeUdpEncap(payload);
     if (!d.ok) {
       this.count(`esp.drop.udp-encap-${d.error.reason}`);
@@ -75,8 +89,14 @@ export class IpsecHandler implements TunnelHandler {
       this.count('nat-keepalive');
       return [];
     }
-    if (d.value.kind === 'ike') return this.outputs(this.responder.input(now, unit, from, localPort, d.value.message));
+    if (d.value.kind === 'ike') return this.ike(now, unit, from, localPort, d.value.message);
     return this.esp(now, d.value.packet);
+  }
+
+  private ike(now: number, unit: UnitId, from: Endpoint, localPort: number, message: Uint8Array): TunnelOutput[] {
+    const out = this.outputs(this.responder.input(now, unit, from, localPort, message));
+    this.publish(now);
+    return out;
   }
 
   ip(now: number, _unit: UnitId, _src: Ipv4, protocol: number, payload: Uint8Array): TunnelOutput[] {
@@ -133,11 +153,87 @@ export class IpsecHandler implements TunnelHandler {
   }
 
   tick(now: number): TunnelOutput[] {
-    return this.outputs(this.responder.tick(now));
+    const out = this.outputs(this.responder.tick(now));
+    if (now >= this.nextBatchAt) {
+      this.nextBatchAt = now + SEQUENCE_BATCH_MS;
+      this.measure(now);
+    }
+    this.publish(now);
+    return out;
   }
 
   nextWakeAt(): number {
-    return this.responder.nextWakeAt();
+    const batch = this.replicate !== null && this.responder.state.sas.size > 0 ? this.nextBatchAt : Infinity;
+    return Math.min(this.responder.nextWakeAt(), batch);
+  }
+
+  /** Outbound rates, and CHILD SAs whose counters moved since they were last replicated. */
+  private measure(now: number): void {
+    for (const sa of this.responder.state.sas.values()) {
+      if (sa.state !== 'established') continue;
+      for (const c of sa.children) {
+        const seq = c.outbound.lastSequence;
+        const dt = (now - c.rateAt) / 1000;
+        if (dt > 0) {
+          const rate = Math.max(0, seq - c.rateSequence) / dt;
+          c.outRate = c.outRate === 0 ? rate : RATE_WEIGHT * rate + (1 - RATE_WEIGHT) * c.outRate;
+        }
+        c.rateSequence = seq;
+        c.rateAt = now;
+        if (seq !== c.publishedOut || c.inbound.window.highest !== c.publishedIn) this.responder.dirty.add(sa);
+      }
+    }
+  }
+
+  /** Replicates what changed: one record per IKE SA (with its children), a tombstone for each that ended. */
+  private publish(now: number): void {
+    const r = this.responder;
+    if (this.replicate === null) {
+      r.dirty.clear();
+      r.gone = [];
+      return;
+    }
+    for (const sa of r.gone) this.replicate(now, sa.unit, sa.spiKey, null);
+    r.gone = [];
+    for (const sa of r.dirty) {
+      this.replicate(now, sa.unit, sa.spiKey, encodeSaSnapshot(snapshotOf(sa, now)));
+      for (const c of sa.children) {
+        c.publishedOut = c.outbound.lastSequence;
+        c.publishedIn = c.inbound.window.highest;
+      }
+    }
+    r.dirty.clear();
+  }
+
+  /** Takeover: the unit's SAs rebuilt from their records; their clients' next packets are served here. */
+  adopt(now: number, records: readonly { body: Uint8Array | null; receivedAt: number }[]): number {
+    let adopted = 0;
+    for (const rec of records) {
+      if (rec.body === null) continue;
+      const snap = decodeSaSnapshot(rec.body);
+      if (!snap.ok) {
+        this.count('adopt.malformed-record');
+        continue;
+      }
+      const sa = restoreSa(this.deps, snap.value, now, rec.receivedAt);
+      this.responder.adopt(sa);
+      for (const child of sa.children) this.bind(sa, child); // the last (newest) child carries outbound traffic
+      adopted++;
+      this.sink.event('ipsec.adopted', { spi: sa.spiKey, peer: sa.peerName, unit: sa.unit, children: sa.children.length, vip: sa.virtualAddress === null ? null : formatIpv4(sa.virtualAddress) });
+    }
+    return adopted;
+  }
+
+  /** These units went to another member: forget their SAs here without ending them. */
+  release(units: readonly UnitId[]): number {
+    const forgotten = this.responder.forgetUnits(new Set(units));
+    for (const sa of forgotten) {
+      for (const child of sa.children) {
+        this.inbound.delete(child.spiIn);
+        if (sa.virtualAddress !== null && this.byVirtualAddress.get(sa.virtualAddress)?.sa === sa) this.byVirtualAddress.delete(sa.virtualAddress);
+      }
+    }
+    return forgotten.length;
   }
 
   /** Datagrams out; SA events update the SPI and virtual-address tables. */

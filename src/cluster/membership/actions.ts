@@ -24,6 +24,9 @@ export type Action =
   | { kind: 'units-lost'; units: UnitId[] }
   /** Forwarding mode: a packet our master received for one of our units, to serve as if it came in on `side`. */
   | { kind: 'forwarded-packet'; unit: UnitId; side: ForwardSide; packet: Uint8Array }
+  /** Replicated state from another member, authenticated and decrypted. */
+  | { kind: 'state-sync'; from: MemberId; app: number; unit: UnitId; syncSeq: number; payload: Uint8Array }
+  | { kind: 'state-ack'; from: MemberId; app: number; unit: UnitId; syncSeq: number }
   | { kind: 'members-changed'; added: MemberId[]; removed: MemberId[]; members: MemberId[] }
   /** Ask every application; answer with MemberCore.approvalResult(requestId, ...). */
   | { kind: 'approve-join'; requestId: number; candidate: JoinCandidate }

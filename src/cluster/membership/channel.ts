@@ -36,7 +36,9 @@ export type DropReason =
   | 'certificate'
   | 'stale-timestamp'
   | 'replayed'
-  | 'stale-incarnation';
+  | 'stale-incarnation'
+  | 'state-undecryptable'
+  | 'state-no-key';
 
 export interface Inbound {
   header: Header;

@@ -17,6 +17,7 @@ import type { Action, RoleName } from './actions.js';
 import { ControlChannel } from './channel.js';
 import type { MemberConfig } from './config.js';
 import { MembershipContext } from './context.js';
+import { openState, sealState } from './state-crypto.js';
 import { JoiningRole } from './joining.js';
 import { MasterRole } from './master.js';
 import { MemberRole } from './member.js';
@@ -71,6 +72,7 @@ export class MemberCore implements RoleSwitch {
     }
     const { frame } = decoded;
     if (frame.message.type === MessageType.ForwardedPacket) return this.forwarded(now, frame);
+    if (frame.message.type === MessageType.StateSync || frame.message.type === MessageType.StateAck) return this.stateMessage(now, frame);
     if (!this.role.wants(frame.header)) {
       this.ctx.drop('not-interested');
       return this.drain();
@@ -112,6 +114,46 @@ export class MemberCore implements RoleSwitch {
     if (!opened.ok) this.ctx.drop(opened.reason);
     else if (m.type !== MessageType.ForwardedPacket || !this.ctx.served.has(m.unit)) this.ctx.drop('not-interested');
     else this.ctx.outbox.push({ kind: 'forwarded-packet', unit: m.unit, side: m.side, packet: m.packet });
+    return this.drain();
+  }
+
+  /**
+   * Replication traffic, in every role (a member re-joining after a missed
+   * keepalive keeps its units and their replicas): it needs only the cluster
+   * key's MAC, and a StateSync must decrypt under the key of its epoch.
+   */
+  private stateMessage(now: number, frame: Parameters<ControlChannel['authenticate']>[0]): Action[] {
+    const opened = this.ctx.channel.authenticate(frame, this.ctx.wall(now));
+    const m = frame.message;
+    const from = frame.header.sender;
+    if (!opened.ok) {
+      this.ctx.drop(opened.reason);
+    } else if (m.type === MessageType.StateAck) {
+      this.ctx.outbox.push({ kind: 'state-ack', from, app: m.app, unit: m.unit, syncSeq: m.syncSeq });
+    } else if (m.type === MessageType.StateSync) {
+      const key = this.ctx.channel.keys.get(frame.header.epoch);
+      const plain = key ? openState(key.key, m.app, m.unit, m.syncSeq, m.payload) : null;
+      if (plain === null) this.ctx.drop('state-undecryptable');
+      else this.ctx.outbox.push({ kind: 'state-sync', from, app: m.app, unit: m.unit, syncSeq: m.syncSeq, payload: plain });
+    }
+    return this.drain();
+  }
+
+  /** Replication: essential-state records for `unit`, encrypted under the current cluster key. Nothing before joining. */
+  stateSync(now: number, to: MemberId | 'all', app: number, unit: UnitId, syncSeq: number, plain: Uint8Array): Action[] {
+    const key = this.ctx.channel.keys.current;
+    if (!key) {
+      this.ctx.drop('state-no-key');
+      return this.drain();
+    }
+    const payload = sealState(key.key, this.ctx.rng, app, unit, syncSeq, plain);
+    this.ctx.send(now, { type: MessageType.StateSync, app, unit, syncSeq, payload }, to);
+    return this.drain();
+  }
+
+  stateAck(now: number, to: MemberId, app: number, unit: UnitId, syncSeq: number): Action[] {
+    if (!this.ctx.channel.keys.current) return [];
+    this.ctx.send(now, { type: MessageType.StateAck, app, unit, syncSeq }, to);
     return this.drain();
   }
 

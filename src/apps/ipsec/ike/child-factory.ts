@@ -42,5 +42,20 @@ export function makeChild(deps: ResponderDeps, state: ResponderState, sa: IkeSa,
     lifetime,
     random: deps.random,
   });
-  return { spiIn, spiOut: req.peerSpi, suite: req.suite, keys: keys.value, tsi: req.tsi, tsr: req.tsr, inbound, outbound, createdAt: now };
+  return {
+    spiIn,
+    spiOut: req.peerSpi,
+    suite: req.suite,
+    keys: keys.value,
+    tsi: req.tsi,
+    tsr: req.tsr,
+    inbound,
+    outbound,
+    createdAt: now,
+    outRate: 0,
+    rateSequence: 0,
+    rateAt: now,
+    publishedOut: 0,
+    publishedIn: 0,
+  };
 }

@@ -28,6 +28,14 @@ export interface ChildSa {
   inbound: InboundEspSa;
   outbound: OutboundEspSa;
   createdAt: number;
+  /** Measured outbound packets per second, for the sequence-number jump on takeover. */
+  outRate: number;
+  /** Where the rate was last measured from. */
+  rateSequence: number;
+  rateAt: number;
+  /** Sequence numbers last replicated (a change marks the SA for the next batch). */
+  publishedOut: number;
+  publishedIn: number;
 }
 
 export type IkeSaState = 'half-open' | 'established';

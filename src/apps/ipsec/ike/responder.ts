@@ -41,6 +41,10 @@ export class IkeResponder {
   private readonly cookies: CookieJar;
   /** Half-open SAs by initiator SPI and address, for IKE_SA_INIT retransmissions. */
   private readonly byInitiator = new Map<string, IkeSa>();
+  /** Established SAs whose essential state changed since the last replication batch. */
+  readonly dirty = new Set<IkeSa>();
+  /** Established SAs that ended since the last batch (their records become tombstones). */
+  gone: IkeSa[] = [];
   private nextHousekeeping = 0;
 
   constructor(readonly deps: ResponderDeps) {
@@ -142,6 +146,7 @@ export class IkeResponder {
         const next = r.newSa;
         after = () => {
           this.state.sas.set(next.spiKey, next);
+          this.dirty.add(next);
           out.push({ kind: 'ike-up', sa: next });
         };
       }
@@ -155,6 +160,8 @@ export class IkeResponder {
     }
     const sent = this.answer(sa, type, m.header.messageId, answer);
     out.unshift(...sent);
+    // The message ID moved (and maybe children or keys): replicated before the next packet is handled.
+    if (sa.state === 'established') this.dirty.add(sa);
     after();
     return out;
   }
@@ -178,6 +185,8 @@ export class IkeResponder {
   /** Forgets an IKE SA with its children, their SPIs and its virtual address. */
   remove(sa: IkeSa, reason: string): ResponderOutput[] {
     const out: ResponderOutput[] = [];
+    if (sa.state === 'established') this.gone.push(sa);
+    this.dirty.delete(sa);
     for (const child of sa.children) {
       this.state.espSpis.delete(child.spiIn);
       out.push({ kind: 'child-down', sa, child });
@@ -190,6 +199,36 @@ export class IkeResponder {
     count(this.state, `ike.removed.${reason}`);
     out.push({ kind: 'ike-down', sa, reason });
     return out;
+  }
+
+  /** An SA taken over from another member (replication): indexed as if negotiated here. */
+  adopt(sa: IkeSa): void {
+    const old = this.state.sas.get(sa.spiKey);
+    if (old) this.forgetOne(old);
+    this.state.sas.set(sa.spiKey, sa);
+    for (const c of sa.children) this.state.espSpis.add(c.spiIn);
+    if (sa.virtualAddress !== null && !this.deps.pool.claim(sa.virtualAddress) && !this.deps.pool.inUse(sa.virtualAddress)) count(this.state, 'ike.adopt.vip-outside-pool');
+    count(this.state, 'ike.adopted');
+  }
+
+  /** This member no longer owns these units: their SAs go quietly (their records stay with every member). */
+  forgetUnits(units: ReadonlySet<number>): IkeSa[] {
+    const forgotten: IkeSa[] = [];
+    for (const sa of [...this.state.sas.values()]) {
+      if (!units.has(sa.unit)) continue;
+      this.forgetOne(sa);
+      forgotten.push(sa);
+    }
+    if (forgotten.length > 0) count(this.state, 'ike.released', forgotten.length);
+    return forgotten;
+  }
+
+  private forgetOne(sa: IkeSa): void {
+    for (const c of sa.children) this.state.espSpis.delete(c.spiIn);
+    if (sa.virtualAddress !== null) this.deps.pool.release(sa.virtualAddress);
+    this.forgetHalfOpen(sa);
+    this.state.sas.delete(sa.spiKey);
+    this.dirty.delete(sa);
   }
 
   /** A CHILD SA went away (deleted by the peer): its SPI is free again. */
@@ -212,6 +251,7 @@ export class IkeResponder {
           if (child.inbound.lifetimeState(now) !== 'hard-expired') continue;
           sa.children.splice(sa.children.indexOf(child), 1);
           this.state.espSpis.delete(child.spiIn);
+          this.dirty.add(sa);
           out.push({ kind: 'child-down', sa, child });
         }
       }

@@ -1,0 +1,55 @@
+/**
+ * The IPsec handler as a cluster application: it approves every join (it
+ * has no per-member requirement), and on the patent's unit hooks it takes
+ * over or lets go of the unit's tunnels. Its essential state travels through
+ * the replicator under application number IPSEC_APP.
+ */
+import type { Approval, ClusterApplication } from '../application.js';
+import type { MemberId, UnitId } from '../../cluster/types.js';
+import type { IpsecHandler } from './ipsec-handler.js';
+
+export const IPSEC_APP = 1;
+
+/** What the application needs from replication: the records this member holds for a unit. */
+export interface ReplicaSource {
+  records(app: number, unit: UnitId): readonly { body: Uint8Array | null; receivedAt: number }[];
+}
+
+export class IpsecApp implements ClusterApplication {
+  readonly name = 'ipsec';
+
+  constructor(
+    private readonly handler: IpsecHandler,
+    private readonly replicas: ReplicaSource,
+    private readonly now: () => number,
+    private readonly log: (event: string, fields: Record<string, unknown>) => void = () => undefined,
+  ) {}
+
+  approveJoin(): Approval {
+    return { approve: true };
+  }
+
+  membersChanged(_added: readonly MemberId[], _removed: readonly MemberId[], _members: readonly MemberId[]): void {}
+
+  unitsGained(units: readonly UnitId[]): void {
+    const now = this.now();
+    let adopted = 0;
+    for (const unit of units) adopted += this.handler.adopt(now, this.replicas.records(IPSEC_APP, unit));
+    if (adopted > 0) this.log('ipsec.takeover', { units: units.length, sas: adopted });
+  }
+
+  unitsLost(units: readonly UnitId[]): void {
+    const released = this.handler.release(units);
+    if (released > 0) this.log('ipsec.released', { units: units.length, sas: released });
+  }
+
+  exportEssential(unit: UnitId): Uint8Array[] {
+    return this.replicas.records(IPSEC_APP, unit).flatMap((r) => (r.body === null ? [] : [r.body]));
+  }
+
+  importEssential(unit: UnitId, records: readonly Uint8Array[]): void {
+    const now = this.now();
+    this.handler.adopt(now, records.map((body) => ({ body, receivedAt: now })));
+    void unit;
+  }
+}

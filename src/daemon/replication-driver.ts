@@ -1,0 +1,96 @@
+/**
+ * Runs the replicator for real: membership actions in (StateSync, StateAck,
+ * member changes), the core's encrypted StateSync/StateAck out, a timer for
+ * resends, and one flush per event-loop turn so the records a burst of
+ * packets changed leave together.
+ */
+import type { Action } from '../cluster/membership/actions.js';
+import type { MemberCore } from '../cluster/membership/core.js';
+import type { UnitId } from '../cluster/types.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../mgmt/log.js';
+import type { Timers } from '../ports/timers.js';
+import { Replicator, type ReplicatorOutput } from '../replication/replicator.js';
+import type { MemberRunner } from './member-runner.js';
+
+export class ReplicationDriver {
+  readonly replicator: Replicator;
+  private cancelTimer: (() => void) | null = null;
+  private timerAt = Infinity;
+  private flushQueued = false;
+  private stopped = false;
+  private readonly readyListeners: (() => void)[] = [];
+
+  constructor(
+    private readonly core: MemberCore,
+    private readonly runner: MemberRunner,
+    private readonly clock: Clock,
+    private readonly timers: Timers,
+    private readonly log: Logger,
+  ) {
+    this.replicator = new Replicator(core.self, () => core.servedUnits());
+  }
+
+  get ready(): boolean {
+    return this.replicator.ready;
+  }
+
+  onReady(listener: () => void): void {
+    this.readyListeners.push(listener);
+  }
+
+  onAction(a: Action): void {
+    const now = this.clock.now();
+    if (a.kind === 'state-sync') this.apply(this.replicator.onSync(now, a.from, a.app, a.unit, a.syncSeq, a.payload));
+    else if (a.kind === 'state-ack') this.replicator.onAck(a.from, a.syncSeq);
+    else if (a.kind === 'members-changed') this.apply(this.replicator.membersChanged(now, a.members, a.added, a.removed));
+  }
+
+  /** An application's record changed; sent with the others of this turn. */
+  publish(now: number, app: number, unit: UnitId, key: string, body: Uint8Array | null): void {
+    this.replicator.publish(now, app, unit, key, body);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      if (!this.stopped) this.apply(this.replicator.flush(this.clock.now()));
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancelTimer?.();
+  }
+
+  private apply(outs: readonly ReplicatorOutput[]): void {
+    if (this.stopped) return;
+    const now = this.clock.now();
+    for (const o of outs) {
+      if (o.kind === 'sync') this.runner.applyActions(this.core.stateSync(now, o.to, o.app, o.unit, o.syncSeq, o.payload));
+      else if (o.kind === 'ack') this.runner.applyActions(this.core.stateAck(now, o.to, o.app, o.unit, o.syncSeq));
+      else {
+        this.log.log(o.timedOut ? 'warn' : 'info', 'replication.ready', { waitedMs: Math.round(o.waitedMs), timedOut: o.timedOut, records: this.replicator.recordCount() });
+        for (const l of this.readyListeners) l();
+      }
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    const at = this.replicator.nextWakeAt();
+    if (at === this.timerAt) return;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+    this.timerAt = at;
+    if (at === Infinity) return;
+    this.cancelTimer = this.timers.after(at - this.clock.now(), () => {
+      this.timerAt = Infinity;
+      this.cancelTimer = null;
+      this.apply(this.replicator.tick(this.clock.now()));
+    });
+  }
+
+  counters(): Record<string, number> {
+    return { ...Object.fromEntries(this.replicator.counters), inFlight: this.replicator.inFlightCount, records: this.replicator.recordCount() };
+  }
+}

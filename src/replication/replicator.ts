@@ -1,0 +1,298 @@
+/**
+ * Replication of applications' essential state to every member, sans-IO.
+ *
+ *   owner: publish(record) ─► batched per (app, unit) ─► StateSync to all ─► acked by each peer
+ *                                                     └► unacked: resent to that peer alone, backing off, bounded
+ *   every member: StateSync ─► newest version per key kept ─► StateAck
+ *   a member joins ─► every member sends it the records of the units it owns, then an end marker
+ *   a joiner is `ready` (may serve units) once every member it found sent its end marker
+ *
+ * Every member therefore holds every session's latest essential state; a
+ * member that gains a unit (failure or rebalancing) imports the unit's
+ * records from its own store. The transport (MACed, and encrypted under the
+ * cluster key, by the membership core) is the caller's.
+ */
+import type { MemberId, UnitId } from '../cluster/types.js';
+import { decodeRecords, encodeRecords, recordSize, type StateRecord } from './records.js';
+
+/** Application number 0 is the replicator's own: an empty StateSync from a peer ends its bulk sync. */
+export const BULK_END_APP = 0;
+
+export interface ReplicatorOptions {
+  /** First resend of an unacked message to a peer; doubles each time. */
+  resendMs: number;
+  maxResendMs: number;
+  /** An unacked message is given up after this long (the peer is gone or cut off; membership will say). */
+  giveUpMs: number;
+  /** At most this many messages in flight; beyond, the oldest are given up. */
+  maxInFlight: number;
+  /** Largest StateSync payload (the frame limit minus headers and encryption). */
+  maxPayload: number;
+  /** A joiner declares itself ready after this long even if some member never finished its bulk sync. */
+  bulkTimeoutMs: number;
+  /** Tombstones are forgotten after this long. */
+  tombstoneMs: number;
+}
+
+export const DEFAULT_REPLICATOR_OPTIONS: ReplicatorOptions = {
+  resendMs: 60,
+  maxResendMs: 1000,
+  giveUpMs: 10_000,
+  maxInFlight: 8192,
+  maxPayload: 56_000,
+  bulkTimeoutMs: 5000,
+  tombstoneMs: 60_000,
+};
+
+export type ReplicatorOutput =
+  | { kind: 'sync'; to: MemberId | 'all'; app: number; unit: UnitId; syncSeq: number; payload: Uint8Array }
+  | { kind: 'ack'; to: MemberId; app: number; unit: UnitId; syncSeq: number }
+  | { kind: 'ready'; waitedMs: number; timedOut: boolean };
+
+export interface StoredRecord extends StateRecord {
+  app: number;
+  unit: UnitId;
+  /** When this member learned this version (local monotonic ms): takeover sizes counter jumps from it. */
+  receivedAt: number;
+}
+
+interface InFlight {
+  app: number;
+  unit: UnitId;
+  payload: Uint8Array;
+  waiting: Set<MemberId>;
+  firstSentAt: number;
+  nextResendAt: number;
+  backoff: number;
+}
+
+const slot = (app: number, unit: UnitId): number => app * 65536 + unit;
+
+export class Replicator {
+  readonly counters = new Map<string, number>();
+  private readonly peers = new Set<MemberId>();
+  private readonly store = new Map<number, Map<string, StoredRecord>>();
+  private readonly pending = new Map<number, Map<string, StateRecord>>();
+  private readonly inFlight = new Map<number, InFlight>();
+  private nextSeq = 1;
+  private isReady = false;
+  private bulkWaiting: Set<MemberId> | null = null;
+  private bulkStartedAt = 0;
+  private nextPurgeAt = 0;
+
+  constructor(
+    readonly self: MemberId,
+    private readonly servedUnits: () => readonly UnitId[],
+    private readonly opts: ReplicatorOptions = DEFAULT_REPLICATOR_OPTIONS,
+  ) {}
+
+  private count(what: string, n = 1): void {
+    this.counters.set(what, (this.counters.get(what) ?? 0) + n);
+  }
+
+  /** Whether this member has every peer's records (or gave up waiting): only then may it serve units. */
+  get ready(): boolean {
+    return this.isReady;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Records held for one application's unit (tombstones excluded). */
+  records(app: number, unit: UnitId): StoredRecord[] {
+    return [...(this.store.get(slot(app, unit))?.values() ?? [])].filter((r) => r.body !== null);
+  }
+
+  recordCount(): number {
+    let n = 0;
+    for (const m of this.store.values()) for (const r of m.values()) if (r.body !== null) n++;
+    return n;
+  }
+
+  /**
+   * A session's essential state changed (body null: it ended). Kept locally at
+   * once (so a later bulk sync to a joiner carries it) and sent at the next flush.
+   */
+  publish(now: number, app: number, unit: UnitId, key: string, body: Uint8Array | null): void {
+    if (app === BULK_END_APP) throw new RangeError('application 0 is reserved');
+    const s = slot(app, unit);
+    const known = this.store.get(s)?.get(key);
+    const record: StateRecord = { key, version: (known?.version ?? 0) + 1, body };
+    this.keep(now, app, unit, record);
+    let p = this.pending.get(s);
+    if (!p) this.pending.set(s, (p = new Map()));
+    p.set(key, record);
+    this.count(body === null ? 'published.deleted' : 'published');
+  }
+
+  /** Sends what was published since the last flush, one message per (app, unit) batch. */
+  flush(now: number): ReplicatorOutput[] {
+    if (this.pending.size === 0) return [];
+    const out: ReplicatorOutput[] = [];
+    for (const [s, records] of this.pending) {
+      const app = Math.floor(s / 65536);
+      const unit = s % 65536;
+      if (this.peers.size > 0) out.push(...this.sendBatches(now, 'all', app, unit, [...records.values()]));
+    }
+    this.pending.clear();
+    return out;
+  }
+
+  private sendBatches(now: number, to: MemberId | 'all', app: number, unit: UnitId, records: StateRecord[]): ReplicatorOutput[] {
+    const out: ReplicatorOutput[] = [];
+    let batch: StateRecord[] = [];
+    let size = 2;
+    const emit = (): void => {
+      out.push(this.send(now, to, app, unit, encodeRecords(batch)));
+      batch = [];
+      size = 2;
+    };
+    for (const r of records) {
+      const n = recordSize(r);
+      if (batch.length > 0 && (size + n > this.opts.maxPayload || batch.length === 0xffff)) emit();
+      batch.push(r);
+      size += n;
+    }
+    if (batch.length > 0) emit();
+    return out;
+  }
+
+  private send(now: number, to: MemberId | 'all', app: number, unit: UnitId, payload: Uint8Array): ReplicatorOutput {
+    const syncSeq = this.nextSeq;
+    this.nextSeq = this.nextSeq >= 0xffffffff ? 1 : this.nextSeq + 1;
+    const waiting = to === 'all' ? new Set(this.peers) : new Set([to]);
+    this.inFlight.set(syncSeq, { app, unit, payload, waiting, firstSentAt: now, nextResendAt: now + this.opts.resendMs, backoff: this.opts.resendMs });
+    while (this.inFlight.size > this.opts.maxInFlight) {
+      const oldest = this.inFlight.keys().next().value as number;
+      this.inFlight.delete(oldest);
+      this.count('gave-up.overflow');
+    }
+    this.count('sent');
+    this.count('sent.bytes', payload.length);
+    return { kind: 'sync', to, app, unit, syncSeq, payload };
+  }
+
+  /** A peer's StateSync (already authenticated and decrypted): keep the newer versions, acknowledge. */
+  onSync(now: number, from: MemberId, app: number, unit: UnitId, syncSeq: number, payload: Uint8Array): ReplicatorOutput[] {
+    const ack: ReplicatorOutput = { kind: 'ack', to: from, app, unit, syncSeq };
+    if (app === BULK_END_APP) {
+      this.count('bulk-end.received');
+      const out: ReplicatorOutput[] = [ack];
+      if (this.bulkWaiting?.delete(from)) out.push(...this.checkReady(now, false));
+      return out;
+    }
+    const decoded = decodeRecords(payload);
+    if (!decoded.ok) {
+      this.count('drop.malformed');
+      return []; // unacknowledged: a resend may arrive intact
+    }
+    for (const r of decoded.value) this.keep(now, app, unit, r);
+    this.count('received');
+    return [ack];
+  }
+
+  onAck(from: MemberId, syncSeq: number): void {
+    const f = this.inFlight.get(syncSeq);
+    if (!f) return;
+    f.waiting.delete(from);
+    if (f.waiting.size === 0) this.inFlight.delete(syncSeq);
+  }
+
+  private keep(now: number, app: number, unit: UnitId, r: StateRecord): void {
+    const s = slot(app, unit);
+    let m = this.store.get(s);
+    if (!m) this.store.set(s, (m = new Map()));
+    const known = m.get(r.key);
+    if (known && known.version >= r.version) {
+      this.count('stale');
+      return;
+    }
+    m.set(r.key, { ...r, app, unit, receivedAt: now });
+  }
+
+  /**
+   * The member list changed. New peers get a bulk sync of the units this
+   * member owns; departed peers are no longer waited for. The first call
+   * (this member has just joined) starts waiting for everyone else's bulk sync.
+   */
+  membersChanged(now: number, members: readonly MemberId[], added: readonly MemberId[], removed: readonly MemberId[]): ReplicatorOutput[] {
+    const out: ReplicatorOutput[] = [];
+    for (const r of removed) {
+      this.peers.delete(r);
+      this.bulkWaiting?.delete(r);
+      for (const [seq, f] of this.inFlight) {
+        f.waiting.delete(r);
+        if (f.waiting.size === 0) this.inFlight.delete(seq);
+      }
+    }
+    const others = members.filter((m) => m !== this.self);
+    if (this.bulkWaiting === null && !this.isReady) {
+      this.bulkWaiting = new Set(others);
+      this.bulkStartedAt = now;
+    }
+    for (const m of others) {
+      if (this.peers.has(m)) continue;
+      this.peers.add(m);
+      if (added.includes(m) || !this.isReady) out.push(...this.bulkSync(now, m));
+    }
+    out.push(...this.checkReady(now, false));
+    return out;
+  }
+
+  /** Everything this member owns, to one new peer, then the end marker. */
+  private bulkSync(now: number, to: MemberId): ReplicatorOutput[] {
+    const out: ReplicatorOutput[] = [];
+    const owned = new Set(this.servedUnits());
+    let records = 0;
+    for (const [s, m] of this.store) {
+      const unit = s % 65536;
+      if (!owned.has(unit)) continue;
+      const live = [...m.values()].filter((r) => r.body !== null).map(({ key, version, body }) => ({ key, version, body }));
+      if (live.length === 0) continue;
+      records += live.length;
+      out.push(...this.sendBatches(now, to, Math.floor(s / 65536), unit, live));
+    }
+    out.push(this.send(now, to, BULK_END_APP, 0, new Uint8Array(0)));
+    this.count('bulk-sent');
+    this.count('bulk-sent.records', records);
+    return out;
+  }
+
+  private checkReady(now: number, timedOut: boolean): ReplicatorOutput[] {
+    if (this.isReady || this.bulkWaiting === null) return [];
+    if (this.bulkWaiting.size > 0 && !timedOut) return [];
+    this.isReady = true;
+    if (timedOut) this.count('bulk-timeout');
+    return [{ kind: 'ready', waitedMs: now - this.bulkStartedAt, timedOut }];
+  }
+
+  /** Resends to peers that have not acknowledged; gives up on old messages; purges old tombstones. */
+  tick(now: number): ReplicatorOutput[] {
+    const out: ReplicatorOutput[] = [];
+    if (!this.isReady && this.bulkWaiting !== null && now - this.bulkStartedAt >= this.opts.bulkTimeoutMs) out.push(...this.checkReady(now, true));
+    for (const [seq, f] of this.inFlight) {
+      if (now - f.firstSentAt >= this.opts.giveUpMs) {
+        this.inFlight.delete(seq);
+        this.count('gave-up', f.waiting.size);
+        continue;
+      }
+      if (now < f.nextResendAt) continue;
+      for (const peer of f.waiting) out.push({ kind: 'sync', to: peer, app: f.app, unit: f.unit, syncSeq: seq, payload: f.payload });
+      this.count('resent', f.waiting.size);
+      f.backoff = Math.min(f.backoff * 2, this.opts.maxResendMs);
+      f.nextResendAt = now + f.backoff;
+    }
+    if (now >= this.nextPurgeAt) {
+      this.nextPurgeAt = now + this.opts.tombstoneMs / 4;
+      for (const m of this.store.values()) for (const [k, r] of m) if (r.body === null && now - r.receivedAt > this.opts.tombstoneMs) m.delete(k);
+    }
+    return out;
+  }
+
+  nextWakeAt(): number {
+    let at = this.isReady || this.bulkWaiting === null ? Infinity : this.bulkStartedAt + this.opts.bulkTimeoutMs;
+    for (const f of this.inFlight.values()) at = Math.min(at, f.nextResendAt, f.firstSentAt + this.opts.giveUpMs);
+    return at;
+  }
+}
