@@ -1,0 +1,184 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SeededRandom } from '../../src/lib/random.js';
+import { decodeRecords, encodeRecords, type StateRecord } from '../../src/replication/records.js';
+import { BULK_END_APP, DEFAULT_REPLICATOR_OPTIONS, Replicator, type ReplicatorOutput } from '../../src/replication/replicator.js';
+
+const APP = 1;
+
+describe('state records codec', () => {
+  it('round-trips records, tombstones included', () => {
+    const records: StateRecord[] = [
+      { key: 'a1', version: 1, body: Uint8Array.of(1, 2, 3) },
+      { key: 'b2', version: 7, body: null },
+      { key: 'ü', version: 0xffffffff, body: new Uint8Array(0) },
+    ];
+    const d = decodeRecords(encodeRecords(records));
+    expect(d.ok).toBe(true);
+    if (d.ok) expect(d.value).toEqual(records);
+  });
+
+  it('never throws on random or truncated payloads', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const d = decodeRecords(bytes);
+        expect(typeof d.ok).toBe('boolean');
+      }),
+    );
+    const good = encodeRecords([{ key: 'k', version: 3, body: Uint8Array.of(9, 9) }]);
+    for (let i = 0; i < good.length; i++) expect(decodeRecords(good.subarray(0, i)).ok).toBe(false);
+    expect(decodeRecords(Uint8Array.of(...good, 0)).ok).toBe(false);
+  });
+});
+
+/** N replicators on a lossy, duplicating, reordering network driven by one seeded clock. */
+class Net {
+  now = 0;
+  readonly nodes = new Map<number, Replicator>();
+  private queue: { at: number; to: number; from: number; o: ReplicatorOutput }[] = [];
+  delivered = 0;
+  constructor(
+    private readonly rng: SeededRandom,
+    private readonly loss: number,
+    readonly served: Map<number, Set<number>>,
+  ) {}
+  add(id: number): Replicator {
+    const r = new Replicator(id, () => [...(this.served.get(id) ?? [])], DEFAULT_REPLICATOR_OPTIONS);
+    this.nodes.set(id, r);
+    return r;
+  }
+  emit(from: number, outs: ReplicatorOutput[]): void {
+    for (const o of outs) {
+      if (o.kind === 'ready') continue;
+      const targets = o.to === 'all' ? [...this.nodes.keys()].filter((n) => n !== from) : [o.to];
+      for (const to of targets) {
+        if (this.rng.float() < this.loss) continue;
+        const copies = this.rng.float() < 0.05 ? 2 : 1;
+        for (let c = 0; c < copies; c++) this.queue.push({ at: this.now + 1 + this.rng.float() * 20, to, from, o });
+      }
+    }
+  }
+  run(untilMs: number): void {
+    while (this.now < untilMs) {
+      this.now += 1;
+      const due = this.queue.filter((q) => q.at <= this.now);
+      this.queue = this.queue.filter((q) => q.at > this.now);
+      for (const q of due) {
+        const node = this.nodes.get(q.to);
+        if (!node) continue;
+        this.delivered++;
+        if (q.o.kind === 'sync') this.emit(q.to, node.onSync(this.now, q.from, q.o.app, q.o.unit, q.o.syncSeq, q.o.payload));
+        else if (q.o.kind === 'ack') node.onAck(q.from, q.o.syncSeq);
+      }
+      for (const [id, node] of this.nodes) {
+        this.emit(id, node.flush(this.now));
+        if (node.nextWakeAt() <= this.now) this.emit(id, node.tick(this.now));
+      }
+    }
+  }
+}
+
+describe('Replicator', () => {
+  it('delivers the newest version of every record to every member despite loss, duplicates and reordering (200 seeds)', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const rng = new SeededRandom(seed);
+      const served = new Map([[1, new Set([10, 11])], [2, new Set([20])], [3, new Set<number>()]]);
+      const net = new Net(rng, 0.3, served);
+      const ids = [1, 2, 3];
+      for (const id of ids) net.add(id);
+      for (const id of ids) net.emit(id, net.nodes.get(id)!.membersChanged(0, ids, ids, []));
+      const expected = new Map<string, Uint8Array | null>();
+      for (let step = 0; step < 40; step++) {
+        const owner = rng.float() < 0.5 ? 1 : 2;
+        const unit = owner === 1 ? (rng.float() < 0.5 ? 10 : 11) : 20;
+        const key = `s${rng.u32() % 6}`;
+        const body = rng.float() < 0.15 ? null : Uint8Array.of(step, owner);
+        net.nodes.get(owner)!.publish(net.now, APP, unit, key, body);
+        expected.set(`${unit}/${key}`, body);
+        net.run(net.now + 1 + (rng.u32() % 30));
+      }
+      net.run(net.now + 15_000);
+      for (const id of ids) {
+        const node = net.nodes.get(id)!;
+        for (const [k, body] of expected) {
+          const [unit, key] = k.split('/');
+          const got = node.records(APP, Number(unit)).find((r) => r.key === key);
+          if (body === null) expect(got, `seed ${seed} member ${id} ${k}`).toBeUndefined();
+          else expect(got?.body, `seed ${seed} member ${id} ${k}`).toEqual(body);
+        }
+      }
+    }
+  });
+
+  it('bulk-syncs a joiner with the units each member owns, and the joiner is ready only after every bulk end', () => {
+    const rng = new SeededRandom(7);
+    const served = new Map([[1, new Set([5])], [2, new Set([6])], [3, new Set<number>()]]);
+    const net = new Net(rng, 0, served);
+    const a = net.add(1);
+    const b = net.add(2);
+    net.emit(1, a.membersChanged(0, [1, 2], [1, 2], []));
+    net.emit(2, b.membersChanged(0, [1, 2], [1, 2], []));
+    a.publish(0, APP, 5, 'x', Uint8Array.of(1));
+    b.publish(0, APP, 6, 'y', Uint8Array.of(2));
+    net.run(100);
+    const c = net.add(3);
+    const joined = c.membersChanged(net.now, [1, 2, 3], [1, 2, 3], []);
+    expect(c.ready).toBe(false);
+    expect(joined.some((o) => o.kind === 'ready')).toBe(false);
+    net.emit(3, joined);
+    net.emit(1, a.membersChanged(net.now, [1, 2, 3], [3], []));
+    net.emit(2, b.membersChanged(net.now, [1, 2, 3], [3], []));
+    net.run(net.now + 200);
+    expect(c.ready).toBe(true);
+    expect(c.records(APP, 5).map((r) => r.key)).toEqual(['x']);
+    expect(c.records(APP, 6).map((r) => r.key)).toEqual(['y']);
+    expect(c.counters.get('bulk-end.received')).toBeGreaterThanOrEqual(2); // a duplicate may arrive too
+  });
+
+  it('a joiner is ready once the members it waits for leave, or after the bulk timeout', () => {
+    const c = new Replicator(3, () => []);
+    c.membersChanged(0, [1, 2, 3], [1, 2, 3], []);
+    expect(c.ready).toBe(false);
+    const out = c.onSync(10, 1, BULK_END_APP, 0, 1, new Uint8Array(0));
+    expect(out[0]).toMatchObject({ kind: 'ack', to: 1 });
+    expect(c.ready).toBe(false);
+    const left = c.membersChanged(20, [1, 3], [], [2]);
+    expect(left.find((o) => o.kind === 'ready')).toMatchObject({ timedOut: false });
+    expect(c.ready).toBe(true);
+
+    const d = new Replicator(4, () => []);
+    d.membersChanged(0, [1, 4], [1, 4], []);
+    expect(d.tick(DEFAULT_REPLICATOR_OPTIONS.bulkTimeoutMs - 1).some((o) => o.kind === 'ready')).toBe(false);
+    expect(d.tick(DEFAULT_REPLICATOR_OPTIONS.bulkTimeoutMs).find((o) => o.kind === 'ready')).toMatchObject({ timedOut: true });
+  });
+
+  it('the first member is ready at once; an older version never replaces a newer one', () => {
+    const a = new Replicator(1, () => []);
+    expect(a.membersChanged(0, [1], [1], []).some((o) => o.kind === 'ready')).toBe(true);
+    const b = new Replicator(2, () => []);
+    b.onSync(0, 1, APP, 3, 1, encodeRecords([{ key: 'k', version: 5, body: Uint8Array.of(5) }]));
+    b.onSync(1, 1, APP, 3, 2, encodeRecords([{ key: 'k', version: 4, body: Uint8Array.of(4) }]));
+    expect(b.records(APP, 3)[0]?.body).toEqual(Uint8Array.of(5));
+    expect(b.counters.get('stale')).toBe(1);
+    expect(b.onSync(2, 1, APP, 3, 3, Uint8Array.of(1, 2))).toEqual([]);
+    expect(b.counters.get('drop.malformed')).toBe(1);
+  });
+
+  it('gives up on a peer that never acknowledges, bounded in time', () => {
+    const a = new Replicator(1, () => []);
+    a.membersChanged(0, [1, 2], [1, 2], []);
+    a.publish(0, APP, 1, 'k', Uint8Array.of(1));
+    a.flush(0);
+    let t = 0;
+    let resends = 0;
+    while (a.inFlightCount > 0 && t < 60_000) {
+      t = a.nextWakeAt();
+      resends += a.tick(t).filter((o) => o.kind === 'sync').length;
+    }
+    expect(a.inFlightCount).toBe(0);
+    expect(t).toBeLessThanOrEqual(DEFAULT_REPLICATOR_OPTIONS.giveUpMs);
+    expect(resends).toBeGreaterThan(3);
+    expect(resends).toBeLessThan(30);
+    expect(a.counters.get('gave-up')).toBeGreaterThan(0);
+  });
+});
