@@ -76,6 +76,7 @@ export function ipsecConfigFrom(config: DaemonConfig): IpsecConfig {
     fragmentSize: f.fragmentSize,
     ikeLifetimeS: f.ikeLifetimeS,
     childLifetimeS: f.childLifetimeS,
+    ...(f.childLifetimeBytes ? { childLifetimeBytes: f.childLifetimeBytes } : {}),
     halfOpenTimeoutMs: 30_000,
     idleTimeoutMs: 300_000,
     ...(f.espKeysFile ? { espKeysFile: f.espKeysFile } : {}),

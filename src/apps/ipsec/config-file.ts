@@ -16,7 +16,7 @@
  *     "pool": "198.19.0.0/16", "dns": ["198.18.2.53"],
  *     "protectedNetworks": ["198.18.2.0/24"],        default: the inner side's LAN and routes
  *     "cookieThreshold": 64, "fragmentSize": 1280,
- *     "ikeLifetimeS": 14400, "childLifetimeS": 7200,
+ *     "ikeLifetimeS": 21600, "childLifetimeS": 10800, "childLifetimeBytes": 0 (none),
  *     "espKeysFile": "esp_sa"            debug: keys for tshark (never in production)
  *   }
  */
@@ -45,6 +45,7 @@ export interface IpsecFileConfig {
   fragmentSize: number;
   ikeLifetimeS: number;
   childLifetimeS: number;
+  childLifetimeBytes: number | undefined;
   espKeysFile: string | undefined;
 }
 
@@ -116,7 +117,7 @@ export function parseIpsecSection(raw: unknown, resolvePath: (p: string) => stri
   const o = raw as Obj;
   const known = new Set([
     'certificate', 'key', 'identity', 'clientCa', 'crl', 'revokedSerials', 'allowedIdentities', 'psk', 'ikeProposals', 'espProposals',
-    'pool', 'dns', 'protectedNetworks', 'cookieThreshold', 'fragmentSize', 'ikeLifetimeS', 'childLifetimeS', 'espKeysFile',
+    'pool', 'dns', 'protectedNetworks', 'cookieThreshold', 'fragmentSize', 'ikeLifetimeS', 'childLifetimeS', 'childLifetimeBytes', 'espKeysFile',
   ]);
   for (const k of Object.keys(o)) if (!known.has(k)) bad(k, `unknown setting (known: ${[...known].join(', ')})`);
   const identity = optStr(o, 'identity');
@@ -179,6 +180,7 @@ export function parseIpsecSection(raw: unknown, resolvePath: (p: string) => stri
     fragmentSize: int(o, 'fragmentSize', 576, 9000, IPSEC_DEFAULTS.fragmentSize),
     ikeLifetimeS: int(o, 'ikeLifetimeS', 60, 7 * 86400, IPSEC_DEFAULTS.ikeLifetimeS),
     childLifetimeS: int(o, 'childLifetimeS', 60, 7 * 86400, IPSEC_DEFAULTS.childLifetimeS),
+    childLifetimeBytes: o.childLifetimeBytes === undefined || o.childLifetimeBytes === 0 ? undefined : int(o, 'childLifetimeBytes', 1_000_000, Number.MAX_SAFE_INTEGER, 0),
     espKeysFile: o.espKeysFile === undefined ? undefined : resolvePath(str(o, 'espKeysFile')),
   };
 }

@@ -49,6 +49,8 @@ export interface IpsecConfig {
   /** Hard lifetimes: the client rekeys before (it initiates rekeys); we delete after. */
   ikeLifetimeS: number;
   childLifetimeS: number;
+  /** Optional byte limit per CHILD SA direction (inner bytes): past it the SA is deleted unless rekeyed. */
+  childLifetimeBytes?: number;
   /** Half-open IKE SAs are forgotten after this long. */
   halfOpenTimeoutMs: number;
   /** An IKE SA with no traffic at all for this long is deleted (dead peer). */
@@ -60,8 +62,9 @@ export interface IpsecConfig {
 export const IPSEC_DEFAULTS = {
   cookieThreshold: 64,
   fragmentSize: 1280,
-  ikeLifetimeS: 4 * 3600,
-  childLifetimeS: 2 * 3600,
+  // Above strongSwan's defaults (IKE rekey 4 h, life 4.4 h; CHILD rekey 1 h, life 1.1 h): the client rekeys first.
+  ikeLifetimeS: 6 * 3600,
+  childLifetimeS: 3 * 3600,
   halfOpenTimeoutMs: 30_000,
   idleTimeoutMs: 300_000,
 } as const;

@@ -28,7 +28,7 @@ export function makeChild(deps: ResponderDeps, state: ResponderState, sa: IkeSa,
   if (!keys.ok) return null;
   const spiIn = allocateSpi32(sa.unit, deps.random, (spi) => state.espSpis.has(spi));
   state.espSpis.add(spiIn);
-  const lifetime = { hardSeconds: deps.config.childLifetimeS };
+  const lifetime = { hardSeconds: deps.config.childLifetimeS, ...(deps.config.childLifetimeBytes ? { hardBytes: deps.config.childLifetimeBytes } : {}) };
   const inbound = new InboundEspSa(now, {
     spi: spiIn,
     transform: espTransformSpec(req.suite.protection, keys.value.initiatorToResponder),

@@ -61,6 +61,10 @@ export class IkeSa {
   nextRequestId = 0;
   /** The response to the newest request, resent for a retransmission (§2.1). */
   lastResponse: { messageId: number; datagrams: Uint8Array[] } | null = null;
+  /** The ID of the next request we send (our own message-ID space, §2.2). */
+  ourNextId = 0;
+  /** Our one outstanding request (window size 1), resent until answered. */
+  ourRequest: { messageId: number; datagrams: Uint8Array[]; nextAt: number; tries: number } | null = null;
   readonly fragments = new FragmentCollector();
   lastHeard: number;
   authenticatedAt = 0;

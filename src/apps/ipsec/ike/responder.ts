@@ -15,7 +15,7 @@
  */
 import type { UnitId } from '../../../cluster/types.js';
 import type { Endpoint } from '../../../stack/tunnel-handler.js';
-import { EXCHANGE } from '../../../wire/ike/constants.js';
+import { EXCHANGE, PROTOCOL } from '../../../wire/ike/constants.js';
 import type { IkeHeader } from '../../../wire/ike/header.js';
 import { decodeIkeMessage, type DecodedIkeMessage } from '../../../wire/ike/message.js';
 import type { IkePayload } from '../../../wire/ike/payload.js';
@@ -31,6 +31,9 @@ import { CookieJar, handleSaInit } from './sa-init.js';
 const IP_UDP_OVERHEAD = 28;
 const NON_ESP_MARKER = 4;
 const HOUSEKEEPING_MS = 1000;
+/** Our requests are resent this often, this many times in all (§2.1: the peer may be gone). */
+const REQUEST_RESEND_MS = 2000;
+const REQUEST_TRIES = 4;
 
 function isZero(b: Uint8Array): boolean {
   return b.every((x) => x === 0);
@@ -69,8 +72,8 @@ export class IkeResponder {
       return [];
     }
     const m = decoded.value;
-    if (m.header.response) return this.drop('response'); // we never send requests that would need one
     if (!m.header.initiator) return this.drop('not-from-initiator');
+    if (m.header.response) return this.answerToUs(now, datagram, m, from, localPort);
     if (m.header.higherVersion) count(this.state, 'ike.higher-version-flag');
     const input: ExchangeInput = { now, unit, from, localPort };
     if (isZero(m.header.spiR)) {
@@ -97,6 +100,35 @@ export class IkeResponder {
     sa.localPort = localPort;
     sa.lastHeard = now;
     return this.exchange(sa, input, m, opened.payloads);
+  }
+
+  /** The peer's answer to a request of ours (a Delete on expiry): it ends the retransmissions. */
+  private answerToUs(now: number, datagram: Uint8Array, m: DecodedIkeMessage, from: Endpoint, localPort: number): ResponderOutput[] {
+    const sa = this.state.sas.get(spiKey(m.header.spiR));
+    if (!sa || sa.ourRequest?.messageId !== m.header.messageId) return this.drop('unexpected-response');
+    const opened = openMessage(sa.protection, now, datagram, m, sa.fragments);
+    if (opened.kind === 'fragment-pending') return [];
+    if (opened.kind === 'drop') return this.drop(`response-${opened.reason}`);
+    sa.ourRequest = null;
+    sa.peer = from;
+    sa.localPort = localPort;
+    sa.lastHeard = now;
+    count(this.state, 'ike.our-request.answered');
+    this.dirty.add(sa);
+    return [];
+  }
+
+  /** Sends a request of ours (an INFORMATIONAL), unless one is still outstanding. */
+  private request(now: number, sa: IkeSa, payloads: IkePayload[]): ResponderOutput[] {
+    if (sa.ourRequest !== null) return [];
+    const messageId = sa.ourNextId;
+    const header: IkeHeader = { spiI: sa.spiI, spiR: sa.spiR, exchangeType: EXCHANGE.INFORMATIONAL, initiator: false, response: false, higherVersion: false, messageId };
+    const datagrams = sealMessage(sa.protection, header, payloads, this.deps.random);
+    if (datagrams === null) return this.drop('seal-failed');
+    sa.ourNextId = messageId + 1;
+    sa.ourRequest = { messageId, datagrams, nextAt: now + REQUEST_RESEND_MS, tries: 1 };
+    count(this.state, 'ike.our-request.sent');
+    return datagrams.map((message) => ({ kind: 'send', to: sa.peer, localPort: sa.localPort, message }));
   }
 
   private drop(reason: string): ResponderOutput[] {
@@ -245,18 +277,48 @@ export class IkeResponder {
     for (const sa of [...this.state.sas.values()]) {
       if (sa.state === 'half-open' && now - sa.createdAt > cfg.halfOpenTimeoutMs) out.push(...this.remove(sa, 'half-open-timeout'));
       else if (sa.state === 'established' && now - sa.lastHeard > cfg.idleTimeoutMs) out.push(...this.remove(sa, 'idle'));
-      else if (sa.state === 'established' && now - sa.createdAt > cfg.ikeLifetimeS * 1000) out.push(...this.remove(sa, 'lifetime'));
-      else {
-        for (const child of [...sa.children]) {
-          if (child.inbound.lifetimeState(now) !== 'hard-expired') continue;
-          sa.children.splice(sa.children.indexOf(child), 1);
-          this.state.espSpis.delete(child.spiIn);
-          this.dirty.add(sa);
-          out.push({ kind: 'child-down', sa, child });
-        }
+      else if (sa.state === 'established' && now - sa.createdAt > cfg.ikeLifetimeS * 1000) {
+        // The peer did not rekey in time: tell it (once; the SA is gone either way), §1.4.1.
+        sa.ourRequest = null;
+        out.push(...this.request(now, sa, [{ kind: 'delete', protocolId: PROTOCOL.IKE, spiSize: 0, spis: [] }]));
+        out.push(...this.remove(sa, 'lifetime'));
+      } else if (sa.state === 'established') {
+        out.push(...this.expireChildren(now, sa));
+        out.push(...this.resendOurs(now, sa));
       }
     }
     return out;
+  }
+
+  /** CHILD SAs past their hard lifetime are deleted, and the peer told (the request is resent until answered). */
+  private expireChildren(now: number, sa: IkeSa): ResponderOutput[] {
+    const expired = sa.children.filter((c) => c.inbound.lifetimeState(now) === 'hard-expired' || c.outbound.lifetimeState(now) === 'hard-expired');
+    if (expired.length === 0) return [];
+    const out: ResponderOutput[] = [];
+    for (const child of expired) {
+      sa.children.splice(sa.children.indexOf(child), 1);
+      this.state.espSpis.delete(child.spiIn);
+      out.push({ kind: 'child-down', sa, child });
+      count(this.state, 'ike.child-expired');
+    }
+    this.dirty.add(sa);
+    const spis = expired.map((c) => Uint8Array.of(c.spiIn >>> 24, (c.spiIn >>> 16) & 255, (c.spiIn >>> 8) & 255, c.spiIn & 255));
+    out.push(...this.request(now, sa, [{ kind: 'delete', protocolId: PROTOCOL.ESP, spiSize: 4, spis }]));
+    return out;
+  }
+
+  private resendOurs(now: number, sa: IkeSa): ResponderOutput[] {
+    const r = sa.ourRequest;
+    if (r === null || now < r.nextAt) return [];
+    if (r.tries >= REQUEST_TRIES) {
+      sa.ourRequest = null;
+      count(this.state, 'ike.our-request.unanswered');
+      return [];
+    }
+    r.tries++;
+    r.nextAt = now + REQUEST_RESEND_MS;
+    count(this.state, 'ike.our-request.resent');
+    return r.datagrams.map((message) => ({ kind: 'send', to: sa.peer, localPort: sa.localPort, message }));
   }
 
   nextWakeAt(): number {

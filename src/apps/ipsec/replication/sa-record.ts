@@ -64,6 +64,8 @@ export interface SaSnapshot {
   peerName: string;
   virtualAddress: number | null;
   nextRequestId: number;
+  /** The ID of the next request we send ourselves. */
+  ourNextId: number;
   lastResponse: { messageId: number; datagrams: Uint8Array[] } | null;
   ageMs: number;
   children: ChildSnapshot[];
@@ -126,7 +128,7 @@ export function encodeSaSnapshot(s: SaSnapshot): Uint8Array {
   w.u8(s.peerId?.idType ?? 0).bytes16(s.peerId?.data ?? new Uint8Array(0));
   w.bytes16(new Uint8Array(Buffer.from(s.peerName, 'utf8')));
   w.u32(s.virtualAddress === null ? 0 : s.virtualAddress >>> 0);
-  w.u32(s.nextRequestId);
+  w.u32(s.nextRequestId).u32(s.ourNextId);
   w.u32(s.lastResponse?.messageId ?? NONE);
   const datagrams = s.lastResponse?.datagrams ?? [];
   w.u8(datagrams.length);
@@ -174,6 +176,7 @@ export function decodeSaSnapshot(bytes: Uint8Array): Decoded<SaSnapshot> {
     const peerName = Buffer.from(r.bytes16('peer name')).toString('utf8');
     const vip = r.u32('virtual address');
     const nextRequestId = r.u32('next request id');
+    const ourNextId = r.u32('our next id');
     const lastId = r.u32('last response id');
     const datagrams: Uint8Array[] = [];
     for (let n = r.u8('datagram count'), i = 0; i < n; i++) datagrams.push(r.bytes16('datagram').slice());
@@ -215,6 +218,7 @@ export function decodeSaSnapshot(bytes: Uint8Array): Decoded<SaSnapshot> {
       peerName,
       virtualAddress: vip === 0 ? null : vip,
       nextRequestId,
+      ourNextId,
       lastResponse: lastId === NONE ? null : { messageId: lastId, datagrams },
       ageMs,
       children,

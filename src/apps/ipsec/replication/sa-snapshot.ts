@@ -41,6 +41,7 @@ export function snapshotOf(sa: IkeSa, now: number): SaSnapshot {
     peerName: sa.peerName,
     virtualAddress: sa.virtualAddress,
     nextRequestId: sa.nextRequestId,
+    ourNextId: sa.ourNextId,
     lastResponse: sa.lastResponse,
     ageMs: now - sa.createdAt,
     children: sa.children.map(
@@ -82,11 +83,12 @@ export function restoreSa(deps: ResponderDeps, s: SaSnapshot, now: number, recei
   sa.peerName = s.peerName;
   sa.virtualAddress = s.virtualAddress;
   sa.nextRequestId = s.nextRequestId;
+  sa.ourNextId = s.ourNextId;
   sa.lastResponse = s.lastResponse;
   sa.lastHeard = now;
   sa.authenticatedAt = now - s.ageMs;
   const since = now - receivedAt;
-  const lifetime = { hardSeconds: deps.config.childLifetimeS };
+  const lifetime = { hardSeconds: deps.config.childLifetimeS, ...(deps.config.childLifetimeBytes ? { hardBytes: deps.config.childLifetimeBytes } : {}) };
   sa.children = s.children.map((c): ChildSa => {
     const suite: EspSuite = { protection: c.protection, esn: c.esn, esnOnly: true, dhGroup: c.dhGroup === 0 ? null : (dhGroupInfo(c.dhGroup) ?? null) };
     const createdAt = now - c.ageMs;

@@ -35,6 +35,7 @@ function snapshot(): SaSnapshot {
     peerName: 'fqdn:client1.shoal.test',
     virtualAddress: 0xc6130b19,
     nextRequestId: 6,
+    ourNextId: 2,
     lastResponse: { messageId: 5, datagrams: [bytes(80), bytes(1200)] },
     ageMs: 12_345,
     children: [
