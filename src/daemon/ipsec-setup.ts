@@ -10,7 +10,7 @@ import type { IpsecConfig } from '../apps/ipsec/config.js';
 import { subjectFacts } from '../apps/ipsec/ike/peer-auth/cert-facts.js';
 import { ClientTrustStore } from '../apps/ipsec/ike/peer-auth/client-cert.js';
 import { formatIdentity, identityPayload } from '../apps/ipsec/ike/peer-auth/identity.js';
-import { IpsecHandler, type SaEventSink } from '../apps/ipsec/ipsec-handler.js';
+import { HANDSHAKES_PER_TURN, IpsecHandler, type SaEventSink } from '../apps/ipsec/ipsec-handler.js';
 import { espSaLines } from '../apps/ipsec/esp-key-export.js';
 import { AddressPool } from '../cluster/session-id.js';
 import { ShoalError } from '../lib/errors.js';
@@ -105,5 +105,6 @@ export function makeIpsecHandler(config: DaemonConfig, logger: Logger, random: R
       certReqAuthorities: authorityHashes(c.trust.caCertificates),
     },
     sink,
+    HANDSHAKES_PER_TURN,
   );
 }

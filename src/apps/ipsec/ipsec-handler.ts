@@ -34,8 +34,25 @@ export type Replicate = (now: number, unit: UnitId, key: string, body: Uint8Arra
 
 /** How often sequence numbers and replay edges of busy CHILD SAs are replicated (the batch). */
 export const SEQUENCE_BATCH_MS = 500;
+/**
+ * IKE_SA_INIT and IKE_AUTH cost milliseconds of CPU each (D-H, signatures,
+ * certificate paths). At most this many are handled per event-loop turn; the
+ * rest wait (bounded) for the next turn, so a burst of handshakes never holds
+ * the loop long enough to starve the cluster's keepalives or the ESP traffic.
+ */
+export const HANDSHAKES_PER_TURN = 4;
+export const HANDSHAKE_QUEUE_MAX = 2048;
+const IKE_AUTH_EXCHANGE = 35;
 /** Weight of the newest measurement in the outbound rate estimate. */
 const RATE_WEIGHT = 0.5;
+
+/** IKE_SA_INIT (zero responder SPI) or IKE_AUTH: the messages that cost public-key operations. */
+function isHandshake(message: Uint8Array): boolean {
+  if (message.length < 28) return false;
+  let zero = true;
+  for (let i = 8; i < 16; i++) if (message[i] !== 0) zero = false;
+  return zero || message[18] === IKE_AUTH_EXCHANGE;
+}
 
 export interface SaEventSink {
   event(name: string, fields: IkeEventFields): void;
@@ -57,12 +74,17 @@ export class IpsecHandler implements TunnelHandler {
   private readonly inbound = new Map<number, Bound>();
   private readonly byVirtualAddress = new Map<Ipv4, Bound>();
   private nextBatchAt = 0;
+  private turnNow = -1;
+  private turnHandshakes = 0;
+  private readonly waiting: { unit: UnitId; from: Endpoint; localPort: number; message: Uint8Array }[] = [];
   /** Set by the composition root when replication runs. */
   replicate: Replicate | null = null;
 
   constructor(
     private readonly deps: ResponderDeps,
     private readonly sink: SaEventSink = { event: () => undefined },
+    /** Handshakes per turn (the daemon passes HANDSHAKES_PER_TURN); unbounded by default. */
+    private readonly handshakesPerTurn = Infinity,
   ) {
     this.responder = new IkeResponder(deps);
   }
@@ -94,13 +116,47 @@ export class IpsecHandler implements TunnelHandler {
   }
 
   private ike(now: number, unit: UnitId, from: Endpoint, localPort: number, message: Uint8Array): TunnelOutput[] {
+    if (isHandshake(message) && !this.spend(now)) {
+      if (this.waiting.length >= HANDSHAKE_QUEUE_MAX) {
+        this.count('ike.drop.handshake-queue-full');
+        return [];
+      }
+      this.count('ike.handshake-deferred');
+      this.waiting.push({ unit, from, localPort, message: message.slice() });
+      return [];
+    }
     const out = this.outputs(this.responder.input(now, unit, from, localPort, message));
     this.publish(now);
     return out;
   }
 
+  /** Takes one handshake from this turn's budget; false when it is spent. A turn is one value of `now`. */
+  private spend(now: number): boolean {
+    if (now !== this.turnNow) {
+      this.turnNow = now;
+      this.turnHandshakes = 0;
+    }
+    if (this.turnHandshakes >= this.handshakesPerTurn) return false;
+    this.turnHandshakes++;
+    return true;
+  }
+
+  /** Handshakes deferred from earlier turns, as many as this turn allows. */
+  private drainWaiting(now: number): TunnelOutput[] {
+    const out: TunnelOutput[] = [];
+    while (this.waiting.length > 0 && this.spend(now)) {
+      const w = this.waiting.shift()!;
+      out.push(...this.outputs(this.responder.input(now, w.unit, w.from, w.localPort, w.message)));
+    }
+    return out;
+  }
+
   ip(now: number, _unit: UnitId, _src: Ipv4, protocol: number, payload: Uint8Array): TunnelOutput[] {
-    if (protocol !== PROTO_ESP || payload.length < 8) {
+    if (protocol !== PROTO_ESP) {
+      this.count('esp.drop.not-esp');
+      return [];
+    }
+    if (payload.length < 8) {
       this.count('esp.drop.truncated');
       return [];
     }
@@ -153,7 +209,8 @@ export class IpsecHandler implements TunnelHandler {
   }
 
   tick(now: number): TunnelOutput[] {
-    const out = this.outputs(this.responder.tick(now));
+    const out = this.drainWaiting(now);
+    out.push(...this.outputs(this.responder.tick(now)));
     if (now >= this.nextBatchAt) {
       this.nextBatchAt = now + SEQUENCE_BATCH_MS;
       this.measure(now);
@@ -164,7 +221,9 @@ export class IpsecHandler implements TunnelHandler {
 
   nextWakeAt(): number {
     const batch = this.replicate !== null && this.responder.state.sas.size > 0 ? this.nextBatchAt : Infinity;
-    return Math.min(this.responder.nextWakeAt(), batch);
+    // Deferred handshakes: at once, but in a later turn (the timer lets other timers and I/O run first).
+    const deferred = this.waiting.length > 0 ? this.turnNow : Infinity;
+    return Math.min(this.responder.nextWakeAt(), batch, deferred);
   }
 
   /** Outbound rates, and CHILD SAs whose counters moved since they were last replicated. */

@@ -73,6 +73,7 @@ export function handleCreateChild(deps: ResponderDeps, state: ResponderState, sa
   const tsi = payloads.find((p) => p.kind === 'tsi');
   const tsr = payloads.find((p) => p.kind === 'tsr');
   if (!tsi || !tsr) return refuse(state, NOTIFY.INVALID_SYNTAX, 'invalid-syntax');
+  if (sa.virtualAddress === null) return refuse(state, NOTIFY.TS_UNACCEPTABLE, 'no-virtual-address'); // see ike-auth.ts
   const narrowed = narrowForClient(tsi.selectors, tsr.selectors, { virtualAddress: sa.virtualAddress, protectedNetworks: deps.config.protectedNetworks });
   if (narrowed === 'ts-unacceptable') return refuse(state, NOTIFY.TS_UNACCEPTABLE, 'ts-unacceptable');
   const child = makeChild(deps, state, sa, input.now, {

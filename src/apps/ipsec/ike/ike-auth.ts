@@ -107,6 +107,9 @@ export function handleIkeAuth(deps: ResponderDeps, state: ResponderState, sa: Ik
   const tsi = payloads.find((p) => p.kind === 'tsi');
   const tsr = payloads.find((p) => p.kind === 'tsr');
   if (!saPayload || !tsi || !tsr) return { ok: true, payloads: response, out }; // IKE SA only (childless, RFC 6023 style)
+  // Remote access only: a tunnel's inside address must be one of ours, so that its return traffic
+  // classifies to this session's unit (a client's own address would land on any member, in clear).
+  if (sa.virtualAddress === null) return childFailure(NOTIFY.FAILED_CP_REQUIRED, 'cp-required');
   const chosen = selectEspProposal(saPayload, deps.config.espProposals, {});
   if (chosen.kind !== 'chosen') return childFailure(NOTIFY.NO_PROPOSAL_CHOSEN, 'no-proposal-chosen');
   const narrowed = narrowForClient(tsi.selectors, tsr.selectors, { virtualAddress: sa.virtualAddress, protectedNetworks: deps.config.protectedNetworks });

@@ -38,7 +38,11 @@ export interface ChildSa {
   publishedIn: number;
 }
 
-export type IkeSaState = 'half-open' | 'established';
+/**
+ * 'rekeyed': replaced by a new IKE SA (§2.18); it only answers INFORMATIONAL
+ * (the initiator's Delete) until that Delete comes or it times out.
+ */
+export type IkeSaState = 'half-open' | 'established' | 'rekeyed';
 
 export class IkeSa {
   state: IkeSaState = 'half-open';
@@ -68,6 +72,10 @@ export class IkeSa {
   readonly fragments = new FragmentCollector();
   lastHeard: number;
   authenticatedAt = 0;
+  /** When it was replaced by a rekey (state 'rekeyed'). */
+  rekeyedAt = 0;
+  /** Its IKE_SA_INIT's initiator SPI and address, to ignore late retransmissions of it (§2.1). */
+  initKey = '';
 
   constructor(
     readonly unit: UnitId,

@@ -25,7 +25,8 @@ import { handleIkeAuth } from './ike-auth.js';
 import { spiKey, type IkeSa } from './ike-sa.js';
 import { handleInformational } from './informational.js';
 import { openMessage, sealMessage } from './protect.js';
-import { CookieJar, handleSaInit } from './sa-init.js';
+import { CookieJar, handleSaInit, notifyPayload } from './sa-init.js';
+import { NOTIFY } from '../../../wire/ike/notify.js';
 
 /** IP + UDP headers, plus the non-ESP marker on port 4500: what a datagram adds around an IKE message. */
 const IP_UDP_OVERHEAD = 28;
@@ -34,6 +35,8 @@ const HOUSEKEEPING_MS = 1000;
 /** Our requests are resent this often, this many times in all (§2.1: the peer may be gone). */
 const REQUEST_RESEND_MS = 2000;
 const REQUEST_TRIES = 4;
+/** A rekeyed IKE SA whose Delete never came is forgotten after this long. */
+const REKEYED_LINGER_MS = 60_000;
 
 function isZero(b: Uint8Array): boolean {
   return b.every((x) => x === 0);
@@ -44,6 +47,8 @@ export class IkeResponder {
   private readonly cookies: CookieJar;
   /** Half-open SAs by initiator SPI and address, for IKE_SA_INIT retransmissions. */
   private readonly byInitiator = new Map<string, IkeSa>();
+  /** IKE_SA_INITs whose SA went on to IKE_AUTH: a late retransmission of one is ignored, not a new SA. */
+  private readonly initDone = new Set<string>();
   /** Established SAs whose essential state changed since the last replication batch. */
   readonly dirty = new Set<IkeSa>();
   /** Established SAs that ended since the last batch (their records become tombstones). */
@@ -88,6 +93,9 @@ export class IkeResponder {
     }
     const id = m.header.messageId;
     if (sa.lastResponse && id === sa.lastResponse.messageId) {
+      // RFC 7383 §2.6.1: a fragmented request retransmitted is answered once, on its first fragment.
+      const last = m.payloads[m.payloads.length - 1];
+      if (last?.kind === 'skf' && last.fragmentNumber !== 1) return this.drop('retransmitted-fragment');
       count(this.state, 'ike.retransmission');
       return this.resend(sa, from, localPort);
     }
@@ -142,6 +150,7 @@ export class IkeResponder {
 
   private saInit(input: ExchangeInput, raw: Uint8Array, m: DecodedIkeMessage): ResponderOutput[] {
     const key = `${spiKey(m.header.spiI)}/${input.from.ip}:${input.from.port}`;
+    if (this.initDone.has(key)) return this.drop('late-sa-init');
     const known = this.byInitiator.get(key);
     if (known) {
       count(this.state, 'ike.sa-init.retransmission');
@@ -150,6 +159,7 @@ export class IkeResponder {
     }
     const r = handleSaInit({ deps: this.deps, state: this.state, cookies: this.cookies, halfOpen: () => this.halfOpen() }, input, raw, m);
     if (r.sa) {
+      r.sa.initKey = key;
       this.state.sas.set(r.sa.spiKey, r.sa);
       this.byInitiator.set(key, r.sa);
     }
@@ -164,12 +174,17 @@ export class IkeResponder {
     if (type === EXCHANGE.IKE_AUTH) {
       if (sa.state !== 'half-open' || m.header.messageId !== 1) return this.drop('unexpected-ike-auth');
       this.forgetHalfOpen(sa);
+      if (sa.initKey !== '') this.initDone.add(sa.initKey);
       const r = handleIkeAuth(this.deps, this.state, sa, input, payloads);
       answer = r.payloads;
       out.push(...r.out);
       if (!r.ok) after = () => out.push(...this.remove(sa, 'authentication-failed'));
-    } else if (sa.state !== 'established') {
+    } else if (sa.state === 'half-open') {
       return this.drop('not-established');
+    } else if (type === EXCHANGE.CREATE_CHILD_SA && sa.state === 'rekeyed') {
+      // §2.18 / §2.8: once rekeyed, the old SA only sees the initiator's Delete.
+      count(this.state, 'ike.create-child.on-rekeyed-sa');
+      answer = [notifyPayload(NOTIFY.TEMPORARY_FAILURE)];
     } else if (type === EXCHANGE.CREATE_CHILD_SA) {
       const r = handleCreateChild(this.deps, this.state, sa, input, payloads);
       answer = r.payloads;
@@ -179,6 +194,11 @@ export class IkeResponder {
         after = () => {
           this.state.sas.set(next.spiKey, next);
           this.dirty.add(next);
+          // The old SA's record becomes a tombstone: a member taking over must not revive it.
+          sa.state = 'rekeyed';
+          sa.rekeyedAt = input.now;
+          this.dirty.delete(sa);
+          this.gone.push(sa);
           out.push({ kind: 'ike-up', sa: next });
         };
       }
@@ -191,6 +211,10 @@ export class IkeResponder {
       return this.drop(`exchange-${type}`);
     }
     const sent = this.answer(sa, type, m.header.messageId, answer);
+    if (sent.length === 0 && type === EXCHANGE.IKE_AUTH) {
+      // No answer could be sealed (more fragments than allowed): the peer cannot use this SA.
+      return [...out, ...this.remove(sa, 'answer-too-large')];
+    }
     out.unshift(...sent);
     // The message ID moved (and maybe children or keys): replicated before the next packet is handled.
     if (sa.state === 'established') this.dirty.add(sa);
@@ -219,6 +243,7 @@ export class IkeResponder {
     const out: ResponderOutput[] = [];
     if (sa.state === 'established') this.gone.push(sa);
     this.dirty.delete(sa);
+    if (sa.initKey !== '') this.initDone.delete(sa.initKey);
     for (const child of sa.children) {
       this.state.espSpis.delete(child.spiIn);
       out.push({ kind: 'child-down', sa, child });
@@ -256,6 +281,7 @@ export class IkeResponder {
   }
 
   private forgetOne(sa: IkeSa): void {
+    if (sa.initKey !== '') this.initDone.delete(sa.initKey);
     for (const c of sa.children) this.state.espSpis.delete(c.spiIn);
     if (sa.virtualAddress !== null) this.deps.pool.release(sa.virtualAddress);
     this.forgetHalfOpen(sa);
@@ -276,6 +302,7 @@ export class IkeResponder {
     const cfg = this.deps.config;
     for (const sa of [...this.state.sas.values()]) {
       if (sa.state === 'half-open' && now - sa.createdAt > cfg.halfOpenTimeoutMs) out.push(...this.remove(sa, 'half-open-timeout'));
+      else if (sa.state === 'rekeyed' && now - sa.rekeyedAt > REKEYED_LINGER_MS) out.push(...this.remove(sa, 'rekeyed-not-deleted'));
       else if (sa.state === 'established' && now - sa.lastHeard > cfg.idleTimeoutMs) out.push(...this.remove(sa, 'idle'));
       else if (sa.state === 'established' && now - sa.createdAt > cfg.ikeLifetimeS * 1000) {
         // The peer did not rekey in time: tell it (once; the SA is gone either way), §1.4.1.

@@ -64,10 +64,12 @@ export class CookieJar {
   }
 
   private rotate(now: number): void {
-    if (now - this.rotatedAt < CookieJar.ROTATE_MS) return;
+    const elapsed = now - this.rotatedAt;
+    if (elapsed < CookieJar.ROTATE_MS) return;
     this.rotatedAt = now;
     this.version = (this.version + 1) & 0xff;
-    this.secrets = [this.random.bytes(32), this.secrets[0]];
+    // After two periods or more the previous secret is too old as well: no cookie may outlive two periods.
+    this.secrets = [this.random.bytes(32), elapsed >= 2 * CookieJar.ROTATE_MS ? this.random.bytes(32) : this.secrets[0]];
   }
 
   private make(version: number, secret: Uint8Array, nonce: Uint8Array, from: Endpoint, spiI: Uint8Array): Uint8Array {

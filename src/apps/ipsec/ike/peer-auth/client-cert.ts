@@ -13,6 +13,7 @@
  * is optional and no address is bound to the certificate: the ID payload is
  * matched separately (identity.ts). Never throws on what the client sent.
  */
+import { createHash } from 'node:crypto';
 import { KeyUsageFlags } from '@peculiar/x509';
 import { isIssuedBy, parseCert, type ParsedCert } from '../../../../cluster/auth/parsed-cert.js';
 import { normaliseSerial } from '../../../../cluster/auth/trust.js';
@@ -155,7 +156,10 @@ function checkLeaf(leaf: ParsedCert): Failure | ClientLeaf {
   return { publicKey: leaf.publicKey, serial: leaf.serial, keyType, ...subjectFacts(leaf.der) };
 }
 
-function verifyUnchecked(chainDer: readonly Uint8Array[], trust: Prepared, now: number): ChainCheck {
+/** A successful check also says when the whole path is valid (a cached result is re-checked against it). */
+type Checked = ChainCheck | { ok: true; leaf: ClientLeaf; window: { notBefore: number; notAfter: number } };
+
+function verifyUnchecked(chainDer: readonly Uint8Array[], trust: Prepared, now: number): Checked {
   if (chainDer.length === 0) return fail('no-certificate', 'the client sent no certificate');
   if (chainDer.length > MAX_CLIENT_CHAIN) return fail('malformed', `chain of ${chainDer.length} certificates (max ${MAX_CLIENT_CHAIN})`);
   const certs: ParsedCert[] = [];
@@ -171,10 +175,13 @@ function verifyUnchecked(chainDer: readonly Uint8Array[], trust: Prepared, now: 
   const [leafCert] = found.path;
   if (leafCert === undefined) return fail('no-certificate', 'empty path');
   const leaf = checkLeaf(leafCert);
-  return 'ok' in leaf ? leaf : { ok: true, leaf };
+  if ('ok' in leaf) return leaf;
+  const notBefore = Math.max(...found.path.map((c) => c.notBefore));
+  const notAfter = Math.min(...found.path.map((c) => c.notAfter));
+  return { ok: true, leaf, window: { notBefore, notAfter } };
 }
 
-function verifyPrepared(chainDer: readonly Uint8Array[], trust: Prepared, now: number): ChainCheck {
+function verifyPrepared(chainDer: readonly Uint8Array[], trust: Prepared, now: number): Checked {
   try {
     return verifyUnchecked(chainDer, trust, now);
   } catch (err) {
@@ -185,8 +192,12 @@ function verifyPrepared(chainDer: readonly Uint8Array[], trust: Prepared, now: n
 
 /** One-off check; unusable CAs and CRLs in `trust` are skipped (ClientTrustStore refuses them instead). */
 export function verifyClientChain(chainDer: readonly Uint8Array[], trust: ClientTrust, now: number): ChainCheck {
-  return verifyPrepared(chainDer, prepare(trust).prepared, now);
+  const r = verifyPrepared(chainDer, prepare(trust).prepared, now);
+  return r.ok ? { ok: true, leaf: r.leaf } : r;
 }
+
+/** Chains verified recently: a client reconnecting (or rekeying by reauthentication) is not parsed again. */
+export const CHAIN_CACHE_SIZE = 4096;
 
 /** The client trust configuration parsed once: CAs, CRLs (signatures checked) and the revoked list. */
 export class ClientTrustStore {
@@ -200,8 +211,30 @@ export class ClientTrustStore {
     this.prepared = prepared;
   }
 
-  /** `now` is wall-clock milliseconds. Never throws. */
+  private readonly cache = new Map<string, { leaf: ClientLeaf; notBefore: number; notAfter: number }>();
+
+  /**
+   * `now` is wall-clock milliseconds. Never throws. A chain that verified
+   * before is taken from the cache while every certificate on its path is
+   * still within its dates (the CAs, CRLs and revoked list never change
+   * under a store: a new configuration makes a new store).
+   */
   verify(chainDer: readonly Uint8Array[], now: number): ChainCheck {
-    return verifyPrepared(chainDer, this.prepared, now);
+    const h = createHash('sha256');
+    for (const der of chainDer) h.update(der).update(Uint8Array.of(0));
+    const key = h.digest('hex');
+    const hit = this.cache.get(key);
+    if (hit && now >= hit.notBefore && now <= hit.notAfter) {
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return { ok: true, leaf: hit.leaf };
+    }
+    const r = verifyPrepared(chainDer, this.prepared, now);
+    if (!r.ok) return r;
+    if ('window' in r) {
+      this.cache.set(key, { leaf: r.leaf, ...r.window });
+      if (this.cache.size > CHAIN_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
+    }
+    return { ok: true, leaf: r.leaf };
   }
 }
