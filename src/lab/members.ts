@@ -107,9 +107,9 @@ export class LabMembers {
     return ensurePki(this.#layout, name, members);
   }
 
-  /** Member-i's daemon configuration: `<labdir>/m<i>.json`. */
-  async writeConfig(name: string, i: number, mode: string = DEFAULT_LAB_MODE): Promise<string> {
-    return writeConfig(this.#layout, name, i, mode);
+  /** Member-i's daemon configuration: `<labdir>/m<i>.json` (`espKeysFile`: debug only, ESP keys in clear for tshark). */
+  async writeConfig(name: string, i: number, mode: string = DEFAULT_LAB_MODE, espKeysFile?: string): Promise<string> {
+    return writeConfig(this.#layout, name, i, mode, espKeysFile);
   }
 
   /** The mode in member-i's configuration file, or null when it has none. */

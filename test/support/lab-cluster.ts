@@ -65,14 +65,17 @@ export class LabCluster {
     return `${labPrefix(this.name)}${node}`;
   }
 
-  /** Build the lab with `members` member daemons in this mode and wait until they have settled. */
-  async up(members: number, clientAddresses: number): Promise<ClusterView> {
+  /**
+   * Build the lab with `members` member daemons in this mode and wait until they have settled.
+   * `espKeysFile(i)`: member i writes its ESP SA keys there (Wireshark esp_sa lines; debug only).
+   */
+  async up(members: number, clientAddresses: number, opts: { espKeysFile?: (i: number) => string } = {}): Promise<ClusterView> {
     if (process.geteuid?.() !== 0) throw new Error('the failover tests need root (network namespaces): run as root');
     if ((await this.labNamespaces()).length > 0) throw new Error(`namespaces of lab ${this.name} exist already`);
     await this.lab.up({ name: this.name, members, clientAddresses });
     await this.members.ensurePki(this.name, members);
     for (let i = 1; i <= members; i++) {
-      await this.members.writeConfig(this.name, i, this.mode);
+      await this.members.writeConfig(this.name, i, this.mode, opts.espKeysFile?.(i));
       await this.members.start(this.name, i);
     }
     await this.members.waitForCluster(this.name, members, 20_000, { balanced: true });

@@ -324,6 +324,14 @@ export interface ClientConnection {
   certFile?: string;
   /** Default "ca.pem". */
   caFile?: string;
+  /**
+   * Pre-shared key authentication instead of certificates: both sides prove
+   * themselves with this secret (local and remote `auth = psk`), and
+   * swanctl.conf gets a `secrets` section binding it to `localId`.
+   */
+  psk?: string;
+  /** Bind IKE to this local address (`local_addrs`), e.g. one of the client's extra addresses. */
+  localAddrs?: string;
 }
 
 /** The responder role (a stand-in for Shoal's until it exists). */
@@ -346,24 +354,44 @@ export interface ResponderConnection {
 
 /** swanctl.conf for the initiator: `encap = yes` (ESP in UDP 4500: libipsec and Shoal both need it), `vips = 0.0.0.0`. */
 export function clientSwanctlConf(c: ClientConnection): string {
+  return clientSwanctlConfMany([c]);
+}
+
+/** One swanctl.conf with several initiator connections (distinct `name`s), and the secrets of those that use a PSK. */
+export function clientSwanctlConfMany(cs: readonly ClientConnection[]): string {
+  const secrets = cs.flatMap((c, k) => (c.psk === undefined ? [] : [`  ike-${k} {\n    id = ${c.localId}\n    secret = "${c.psk}"\n  }\n`]));
+  return `connections {\n${cs.map(clientConnection).join('')}}\n${secrets.length === 0 ? '' : `secrets {\n${secrets.join('')}}\n`}`;
+}
+
+function clientConnection(c: ClientConnection): string {
   const name = c.name ?? 'home';
-  return `connections {
-  ${name} {
+  const local =
+    c.psk === undefined
+      ? `      auth = pubkey
+      certs = ${c.certFile ?? 'local.pem'}
+      id = ${c.localId}`
+      : `      auth = psk
+      id = ${c.localId}`;
+  const remote =
+    c.psk === undefined
+      ? `      auth = pubkey${c.remoteId === undefined ? '' : `
+      id = ${c.remoteId}`}
+      cacerts = ${c.caFile ?? 'ca.pem'}`
+      : `      auth = psk${c.remoteId === undefined ? '' : `
+      id = ${c.remoteId}`}`;
+  return `  ${name} {
     version = 2
-    remote_addrs = ${c.remoteAddr}
+    remote_addrs = ${c.remoteAddr}${c.localAddrs === undefined ? '' : `
+    local_addrs = ${c.localAddrs}`}
     vips = 0.0.0.0
     encap = yes
     mobike = no
     proposals = ${c.proposals}
     local {
-      auth = pubkey
-      certs = ${c.certFile ?? 'local.pem'}
-      id = ${c.localId}
+${local}
     }
     remote {
-      auth = pubkey${c.remoteId === undefined ? '' : `
-      id = ${c.remoteId}`}
-      cacerts = ${c.caFile ?? 'ca.pem'}
+${remote}
     }
     children {
       ${name} {
@@ -373,7 +401,6 @@ export function clientSwanctlConf(c: ClientConnection): string {
       }
     }
   }
-}
 `;
 }
 
