@@ -4,7 +4,9 @@
  * settings into the handler's configuration. Every unreadable or unusable
  * file is one BAD_CREDENTIALS / BAD_CONFIG error naming it, before start.
  */
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate, createHash, createPublicKey } from 'node:crypto';
+import { createKeyExchange } from '../apps/ipsec/crypto/dh.js';
+import { createAuth, verifyAuth } from '../apps/ipsec/ike/peer-auth/auth-payload.js';
 import { appendFileSync, readFileSync } from 'node:fs';
 import type { IpsecConfig } from '../apps/ipsec/config.js';
 import { subjectFacts } from '../apps/ipsec/ike/peer-auth/cert-facts.js';
@@ -83,6 +85,23 @@ export function ipsecConfigFrom(config: DaemonConfig): IpsecConfig {
   };
 }
 
+/**
+ * The first certificate path, signature and key exchange load and compile a
+ * good deal of code (hundreds of ms on this hardware): done here, before the
+ * member joins, not inside the first client's IKE_AUTH, where it held the
+ * event loop long enough for the cluster's watchdogs to fire.
+ */
+function warmUp(c: IpsecConfig, trust: ClientTrustStore, random: RandomSource, wallNow: () => number): void {
+  trust.verify(c.certificateChain, wallNow());
+  const octets = random.bytes(64);
+  const own = createAuth(octets, { kind: 'private-key', key: c.privateKey, peerHashes: [2] });
+  verifyAuth(own, octets, { kind: 'public-key', key: createPublicKey(c.privateKey) });
+  for (const s of c.ikeProposals) {
+    const kx = createKeyExchange(s.dhGroup.group, random);
+    if (kx.ok) kx.value.computeShared(kx.value.publicValue);
+  }
+}
+
 export function makeIpsecHandler(config: DaemonConfig, logger: Logger, random: RandomSource, wallNow: () => number): IpsecHandler {
   const c = ipsecConfigFrom(config);
   const keysFile = c.espKeysFile;
@@ -94,12 +113,14 @@ export function makeIpsecHandler(config: DaemonConfig, logger: Logger, random: R
     },
     childDown: (sa, child) => logger.log('info', 'ipsec.child-down', { spi: sa.spiKey, spiIn: child.spiIn.toString(16) }),
   };
+  const trustStore = new ClientTrustStore(c.trust);
+  warmUp(c, trustStore, random, wallNow);
   if (keysFile) logger.log('warn', 'ipsec.esp-keys-exported', { file: keysFile, note: 'debug only: ESP keys are written in clear' });
   return new IpsecHandler(
     {
       config: c,
       random,
-      trust: new ClientTrustStore(c.trust),
+      trust: trustStore,
       pool: new AddressPool(c.pool.address, c.pool.prefixLength),
       wallNow,
       certReqAuthorities: authorityHashes(c.trust.caCertificates),

@@ -31,6 +31,8 @@ export class MemberRunner {
   private timerAt = Infinity;
   private stopped = false;
   private readonly listeners: ((a: Action) => void)[] = [];
+  /** Runs a callback after pending I/O has been read (tests may run it at once). */
+  defer: (fn: () => void) => void = (fn) => void setImmediate(fn);
 
   constructor(
     readonly core: MemberCore,
@@ -123,7 +125,13 @@ export class MemberRunner {
     this.cancelTimer = this.ports.timers.after(at - this.ports.clock.now(), () => {
       this.timerAt = Infinity;
       this.cancelTimer = null;
-      if (!this.stopped) this.apply(this.core.tick(this.ports.clock.now()));
+      // Node runs due timers before it reads pending I/O: after the loop was busy (a burst of
+      // handshakes, a GC pause, a loaded CPU), keepalives that did arrive in time are still in the
+      // socket when the watchdog timer fires. Read them first (setImmediate runs after the poll
+      // phase), then let the core judge the watchdogs.
+      this.defer(() => {
+        if (!this.stopped) this.apply(this.core.tick(this.ports.clock.now()));
+      });
     });
   }
 }

@@ -393,7 +393,11 @@ describe('strongSwan against the Shoal cluster', () => {
             .filter((l) => l.includes(`"${addr}`) || l.includes(`${addr}:`) || /"event":"(member-removed|joining|became-master|ipsec\.released|ipsec\.takeover)"/.test(l))
             .map((l) => `m${k + 1} ${l}`);
         }).flat();
+        const statusCli = cluster.members.distFile('src/mgmt/cli/main.js');
+        const counters: string[] = [];
+        for (let k = 1; k <= MEMBERS; k++) counters.push(`m${k} ${JSON.stringify((await memberIpsec(statusCli, cluster.members.files(cluster.name, k).socket)).counters)}`);
         expect.fail(
+          `counters:\n${counters.join('\n')}\n` +
           `${notUp.length} of ${MANY} did not come up: ${notUp.map((x) => `${x.conn.name ?? ''}@${x.conn.localAddrs ?? ''}`).join(' ')}\n` +
             `--- first: ${first?.error ?? ''}\n--- member log lines naming ${addr}, and membership changes:\n${memberLines.slice(-40).join('\n')}`,
         );

@@ -162,6 +162,7 @@ export class IkeResponder {
       r.sa.initKey = key;
       this.state.sas.set(r.sa.spiKey, r.sa);
       this.byInitiator.set(key, r.sa);
+      this.dirty.add(r.sa); // replicated half-open: the unit may move before IKE_AUTH arrives
     }
     return r.out;
   }
@@ -241,7 +242,7 @@ export class IkeResponder {
   /** Forgets an IKE SA with its children, their SPIs and its virtual address. */
   remove(sa: IkeSa, reason: string): ResponderOutput[] {
     const out: ResponderOutput[] = [];
-    if (sa.state === 'established') this.gone.push(sa);
+    if (sa.state !== 'rekeyed') this.gone.push(sa); // a rekeyed SA's record is a tombstone already
     this.dirty.delete(sa);
     if (sa.initKey !== '') this.initDone.delete(sa.initKey);
     for (const child of sa.children) {
@@ -263,6 +264,8 @@ export class IkeResponder {
     const old = this.state.sas.get(sa.spiKey);
     if (old) this.forgetOne(old);
     this.state.sas.set(sa.spiKey, sa);
+    if (sa.state === 'half-open' && sa.initKey !== '') this.byInitiator.set(sa.initKey, sa);
+    else if (sa.initKey !== '') this.initDone.add(sa.initKey);
     for (const c of sa.children) this.state.espSpis.add(c.spiIn);
     if (sa.virtualAddress !== null && !this.deps.pool.claim(sa.virtualAddress) && !this.deps.pool.inUse(sa.virtualAddress)) count(this.state, 'ike.adopt.vip-outside-pool');
     count(this.state, 'ike.adopted');

@@ -22,7 +22,7 @@ import { encryptionTransform, integrityTransform, prfTransform, dhGroupInfo, pro
 import type { IkeSuite, ProtectionSuite } from '../crypto/transforms.js';
 import type { EspSaKeys, IkeSaKeys } from '../crypto/keys.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 const NONE = 0xffffffff;
 
 export interface ChildSnapshot {
@@ -46,6 +46,13 @@ export interface ChildSnapshot {
 }
 
 export interface SaSnapshot {
+  /** Half-open SAs travel too: a unit that moves between IKE_SA_INIT and IKE_AUTH must not strand the client. */
+  halfOpen: boolean;
+  /** Both AUTH payloads sign one of these (half-open only; empty once established). */
+  initRequest: Uint8Array;
+  initResponse: Uint8Array;
+  /** The IKE_SA_INIT's initiator SPI and address, for retransmissions of it. */
+  initKey: string;
   unit: number;
   spiI: Uint8Array;
   spiR: Uint8Array;
@@ -115,7 +122,9 @@ const u32 = (v: number): number => Math.max(0, Math.min(NONE - 1, Math.round(v))
 
 export function encodeSaSnapshot(s: SaSnapshot): Uint8Array {
   const w = new ByteWriter(1024);
-  w.u8(FORMAT).u16(s.unit).bytes(s.spiI).bytes(s.spiR);
+  w.u8(FORMAT).u8(s.halfOpen ? 1 : 0).u16(s.unit).bytes(s.spiI).bytes(s.spiR);
+  w.bytes16(s.halfOpen ? s.initRequest : new Uint8Array(0)).bytes16(s.halfOpen ? s.initResponse : new Uint8Array(0));
+  w.bytes16(new Uint8Array(Buffer.from(s.initKey, 'utf8')));
   putProtection(w, s.suite);
   w.u16(s.suite.prf.id).u16(s.suite.dhGroup.group);
   const k = s.keys;
@@ -153,9 +162,13 @@ export function decodeSaSnapshot(bytes: Uint8Array): Decoded<SaSnapshot> {
     const r = new ByteReader(bytes);
     const format = r.u8('format');
     if (format !== FORMAT) throw new DecodeError('bad-value', `SA record format ${format}`);
+    const halfOpen = r.u8('half-open') === 1;
     const unit = r.u16('unit');
     const spiI = r.bytes(8, 'spiI').slice();
     const spiR = r.bytes(8, 'spiR').slice();
+    const initRequest = r.bytes16('init request').slice();
+    const initResponse = r.bytes16('init response').slice();
+    const initKey = Buffer.from(r.bytes16('init key')).toString('utf8');
     const protection = getProtection(r);
     const prf = prfTransform(r.u16('prf'));
     const group = dhGroupInfo(r.u16('dh group'));
@@ -200,6 +213,10 @@ export function decodeSaSnapshot(bytes: Uint8Array): Decoded<SaSnapshot> {
     }
     if (r.remaining !== 0) throw new DecodeError('bad-length', `${r.remaining} bytes after the SA record`);
     return {
+      halfOpen,
+      initRequest,
+      initResponse,
+      initKey,
       unit,
       spiI,
       spiR,

@@ -22,7 +22,12 @@ export const SEQUENCE_JUMP_FLOOR = 4096;
 const MAX_SEQ_32 = 0xffffffff;
 
 export function snapshotOf(sa: IkeSa, now: number): SaSnapshot {
+  const halfOpen = sa.state === 'half-open';
   return {
+    halfOpen,
+    initRequest: halfOpen ? sa.initRequest : new Uint8Array(0),
+    initResponse: halfOpen ? sa.initResponse : new Uint8Array(0),
+    initKey: sa.initKey,
     unit: sa.unit,
     spiI: sa.spiI,
     spiR: sa.spiR,
@@ -73,8 +78,9 @@ export function jumpedSequence(c: ChildSnapshot, sinceSnapshotMs: number): numbe
 
 /** The SA again, on the member that takes its unit over. */
 export function restoreSa(deps: ResponderDeps, s: SaSnapshot, now: number, receivedAt: number): IkeSa {
-  const sa = new IkeSa(s.unit, s.spiI, s.spiR, s.suite, s.keys, s.nonceI, s.nonceR, new Uint8Array(0), new Uint8Array(0), { ip: s.peerIp, port: s.peerPort }, s.localPort, now - s.ageMs);
-  sa.state = 'established';
+  const sa = new IkeSa(s.unit, s.spiI, s.spiR, s.suite, s.keys, s.nonceI, s.nonceR, s.initRequest, s.initResponse, { ip: s.peerIp, port: s.peerPort }, s.localPort, now - s.ageMs);
+  sa.state = s.halfOpen ? 'half-open' : 'established';
+  sa.initKey = s.initKey;
   sa.natPeer = s.natPeer;
   sa.natSelf = s.natSelf;
   sa.fragmentation = s.fragmentation;

@@ -17,6 +17,10 @@ function snapshot(): SaSnapshot {
   if (!gcm.ok || !cbc.ok) throw new Error('suite');
   const esp = (withIntegrity: boolean) => ({ encryptionKey: bytes(withIntegrity ? 16 : 32), salt: bytes(withIntegrity ? 0 : 4), integrityKey: bytes(withIntegrity ? 32 : 0) });
   return {
+    halfOpen: false,
+    initRequest: new Uint8Array(0),
+    initResponse: new Uint8Array(0),
+    initKey: 'a1b2c3d4e5f60718/3323072522:500',
     unit: 517,
     spiI: bytes(8),
     spiR: bytes(8),
@@ -80,6 +84,12 @@ describe('IKE SA replication record', () => {
     expect(d.ok).toBe(true);
     if (!d.ok) return;
     expect(d.value).toEqual(s);
+  });
+
+  it('round-trips a half-open SA with the IKE_SA_INIT pair both AUTH payloads sign', () => {
+    const s = { ...snapshot(), halfOpen: true, initRequest: bytes(264), initResponse: bytes(279), children: [], virtualAddress: null, nextRequestId: 1, lastResponse: null };
+    const d = decodeSaSnapshot(encodeSaSnapshot(s));
+    expect(d.ok && d.value).toEqual(s);
   });
 
   it('rejects truncated, extended and random records with a typed error', () => {
