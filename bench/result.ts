@@ -48,15 +48,19 @@ export function formatResult(r: BenchResult): string {
 export function saveResults(results: readonly BenchResult[], file: string = RESULTS_FILE): string {
   const measuredAt = new Date().toISOString();
   let kept: StoredResult[] = [];
+  // Sections other benches keep beside the flat list (e.g. `ipsec`) survive a run that does not touch them.
+  let others: Record<string, unknown> = {};
   if (existsSync(file)) {
-    const old = JSON.parse(readFileSync(file, 'utf8')) as Partial<ResultsFile>;
+    const old = JSON.parse(readFileSync(file, 'utf8')) as Partial<ResultsFile> & Record<string, unknown>;
     kept = (old.results ?? []).map((r) => ({ ...r, measuredAt: r.measuredAt ?? old.measuredAt ?? 'unknown' }));
+    const { measuredAt: _m, machine: _c, results: _r, ...rest } = old;
+    others = rest;
   }
   const fresh = new Map(results.map((r) => [r.name, { ...r, measuredAt }]));
   const merged = kept.map((r) => fresh.get(r.name) ?? r);
   for (const [name, r] of fresh) if (!kept.some((k) => k.name === name)) merged.push(r);
   const machine = { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', loadavg: os.loadavg().map((l) => l.toFixed(2)).join(' ') };
-  const out: ResultsFile = { measuredAt, machine, results: merged };
+  const out = { ...others, measuredAt, machine, results: merged };
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   return file;
 }
