@@ -1,17 +1,12 @@
 /**
  * One DER certificate parsed once into the facts the chain rules need.
  * node:crypto does the signature check, names, serial, key and IP SAN match;
- * @peculiar/x509 supplies what node does not expose (KeyUsage bits,
- * BasicConstraints, dates as Dates, the CN). @peculiar/x509 loads
- * reflect-metadata itself, so no import of it is needed here.
+ * a direct DER walk (wire/x509-facts.ts) supplies what node does not expose
+ * (KeyUsage bits, BasicConstraints, dates, the CN).
  */
 import { X509Certificate as NodeCertificate, createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import {
-  BasicConstraintsExtension,
-  KeyUsagesExtension,
-  X509Certificate as PeculiarCertificate,
-} from '@peculiar/x509';
+import { x509Facts } from '../../wire/x509-facts.js';
 import { normaliseSerial } from './trust.js';
 
 export interface ParsedCert {
@@ -43,10 +38,9 @@ export function parseCert(der: Uint8Array): ParsedCert | string {
     // Both parsers also accept PEM (and node ignores trailing bytes): insist on
     // exactly one DER certificate, so the fingerprint and cache key cover what was verified.
     if (!node.raw.equals(der)) return 'not exactly one DER certificate';
-    const pec = new PeculiarCertificate(der);
-    const cn = pec.subjectName.getField('CN')[0];
-    const bc = pec.getExtension(BasicConstraintsExtension);
-    const ku = pec.getExtension(KeyUsagesExtension);
+    const facts = x509Facts(der);
+    if (typeof facts === 'string') return facts;
+    const cn = facts.cn;
     return {
       der,
       node,
@@ -55,11 +49,11 @@ export function parseCert(der: Uint8Array): ParsedCert | string {
       cn,
       name: cn ?? node.subject.replace(/\n/g, ', '),
       serial: normaliseSerial(node.serialNumber),
-      notBefore: pec.notBefore.getTime(),
-      notAfter: pec.notAfter.getTime(),
-      isCa: bc?.ca ?? false,
-      pathLength: bc?.pathLength,
-      keyUsage: ku?.usages,
+      notBefore: facts.notBefore,
+      notAfter: facts.notAfter,
+      isCa: facts.isCa,
+      pathLength: facts.pathLength,
+      keyUsage: facts.keyUsage,
       publicKey: node.publicKey,
     };
   } catch (err) {

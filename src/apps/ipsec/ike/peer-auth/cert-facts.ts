@@ -4,21 +4,21 @@
  * as DER bytes (compared with an ID_DER_ASN1_DN), the subjectAltNames, and the
  * key type.
  */
-import type { KeyObject } from 'node:crypto';
-import { SubjectAlternativeNameExtension, X509Certificate as PeculiarCertificate } from '@peculiar/x509';
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { x509Facts } from '../../../../wire/x509-facts.js';
 import { RSA_MIN_BITS } from '../../../../cluster/auth/key-kind.js';
-import { TAG, readChildren, readOnly } from './der.js';
+import { TAG, readChildren, readOnly } from '../../../../wire/der.js';
 
 export type ClientKeyType = 'ec-p256' | 'ec-p384' | 'ec-p521' | 'rsa';
 
 export interface ClientLeaf {
   publicKey: KeyObject;
-  /** RFC 4514-style text as @peculiar/x509 prints it, e.g. "CN=client1, O=Shoal" (formatIdentity uses the same). */
+  /** The subject's RDNs in encoded order, e.g. "CN=client1, O=Shoal" (for messages). */
   subjectDn: string;
   /** The subject Name exactly as encoded in the certificate. */
   subjectDer: Uint8Array;
   dnsNames: string[];
-  /** As @peculiar/x509 prints them: dotted IPv4, or IPv6 text. */
+  /** Dotted IPv4, or IPv6 text. */
   ipAddresses: string[];
   emails: string[];
   /** Normalised hex (see normaliseSerial). */
@@ -59,18 +59,16 @@ export interface SubjectFacts {
   emails: string[];
 }
 
-/** Throws on a certificate @peculiar/x509 cannot read; the caller has parsed it already and catches. */
+/** Throws on a certificate that cannot be read; the caller has parsed it already and catches. */
 export function subjectFacts(certDer: Uint8Array): SubjectFacts {
-  const subjectDer = subjectDerOf(certDer);
-  if (subjectDer === undefined) throw new RangeError('certificate without a readable subject');
-  const pec = new PeculiarCertificate(certDer);
-  const names = pec.getExtension(SubjectAlternativeNameExtension)?.names.items ?? [];
-  const of = (type: string): string[] => names.filter((n) => n.type === type).map((n) => n.value);
+  const facts = x509Facts(certDer);
+  if (typeof facts === 'string') throw new RangeError(facts);
   return {
-    subjectDn: pec.subjectName.toString(),
-    subjectDer,
-    dnsNames: of('dns'),
-    ipAddresses: of('ip'),
-    emails: of('email'),
+    // node prints the RDNs in their encoded order, one per line: "CN=client1\nO=Shoal".
+    subjectDn: new X509Certificate(certDer).subject.split('\n').join(', '),
+    subjectDer: facts.subjectDer,
+    dnsNames: facts.dnsNames,
+    ipAddresses: facts.ipAddresses,
+    emails: facts.emails,
   };
 }

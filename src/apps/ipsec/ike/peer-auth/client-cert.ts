@@ -18,7 +18,7 @@ import { KeyUsageFlags } from '@peculiar/x509';
 import { isIssuedBy, parseCert, type ParsedCert } from '../../../../cluster/auth/parsed-cert.js';
 import { normaliseSerial } from '../../../../cluster/auth/trust.js';
 import { clientKeyType, subjectDerOf, subjectFacts, type ClientLeaf } from './cert-facts.js';
-import { bytesEqual } from './der.js';
+import { bytesEqual } from '../../../../wire/der.js';
 import { crlSignedBy, parseCrl, type ParsedCrl } from './crl.js';
 
 export type { ClientLeaf, ClientKeyType } from './cert-facts.js';

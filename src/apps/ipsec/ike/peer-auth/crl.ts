@@ -9,7 +9,7 @@
 import type { KeyObject } from 'node:crypto';
 import { X509Crl } from '@peculiar/x509';
 import { normaliseSerial } from '../../../../cluster/auth/trust.js';
-import { TAG, readChildren, readOnly } from './der.js';
+import { TAG, readChildren, readOnly } from '../../../../wire/der.js';
 import { nodeScheme, parseAlgorithmIdentifier, verifySignature, type NodeScheme } from './signature-algorithms.js';
 
 export interface ParsedCrl {

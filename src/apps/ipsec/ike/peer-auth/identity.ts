@@ -12,7 +12,7 @@
 import { Name } from '@peculiar/x509';
 import { ID_TYPE, type IdPayload } from '../../../../wire/ike/id.js';
 import type { ClientLeaf } from './cert-facts.js';
-import { bytesEqual } from './der.js';
+import { bytesEqual } from '../../../../wire/der.js';
 import { formatIpv4Bytes, formatIpv6Bytes, ipv4Bytes, ipv6Bytes } from './ip-text.js';
 
 const utf8 = new TextEncoder();

@@ -11,7 +11,7 @@
 import { constants, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { HashName } from '../../crypto/transforms.js';
-import { TAG, oidText, readChildren, readOnly, smallInteger } from './der.js';
+import { TAG, oidText, readChildren, readOnly, smallInteger } from '../../../../wire/der.js';
 
 export type SignatureScheme =
   | { kind: 'ecdsa'; hash: HashName }

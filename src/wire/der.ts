@@ -1,5 +1,5 @@
 /**
- * The little DER reading peer authentication needs: walking the TLVs of an
+ * The little DER reading IKE authentication and certificates need: walking the TLVs of an
  * AlgorithmIdentifier, a certificate's subject Name and a CRL's signed part,
  * byte-exact (re-encoding through a schema library could change the bytes
  * that were signed or that an ID payload is compared with).
@@ -17,11 +17,16 @@ export interface Tlv {
 }
 
 export const TAG = {
+  BOOLEAN: 0x01,
   INTEGER: 0x02,
   BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
   NULL: 0x05,
   OID: 0x06,
+  UTC_TIME: 0x17,
+  GENERALIZED_TIME: 0x18,
   SEQUENCE: 0x30,
+  SET: 0x31,
   /** [n] constructed, context-specific. */
   context: (n: number): number => 0xa0 | n,
 } as const;
