@@ -11,10 +11,12 @@
  *
  * The simulated cluster demo is `shoal sim`.
  */
+import { join } from 'node:path';
 import { Command } from 'commander';
 import type { LabStatus, LabUpReport } from '../../../lab/lab.js';
 import { DEFAULT_LAB_MODE, type ClusterReport, type LabMode, type PkiReport, type StartedMember, type TrafficReport } from '../../../lab/members.js';
 import { CLUSTER, LAB_ADDRESSES } from '../../../lab/plan.js';
+import { runVpnDemo, strongSwanInstalled, type VpnDemoReport } from '../../../lab/vpn-demo.js';
 import { ShoalError } from '../../../lib/errors.js';
 import { EXIT_FAILED, EXIT_OK, formatMs, printJson, printLine } from '../output.js';
 import { addCommand, healCommand, killCommand, partitionCommand, startCommand } from './lab-members.js';
@@ -78,6 +80,8 @@ interface LabRunReport {
   started: StartedMember[];
   cluster: ClusterReport;
   traffic: TrafficReport;
+  /** The real IPsec client's tunnel; null when strongSwan is not installed. */
+  vpn: VpnDemoReport | null;
   elapsedMs: number;
 }
 
@@ -112,6 +116,9 @@ async function runLab(flags: LabFlags, membersGiven: boolean): Promise<number> {
       ? { addresses: Math.min(LAB_DEFAULTS.demoAddresses, extra), portsPerAddress: LAB_DEFAULTS.demoPorts, waitMs: LAB_DEFAULTS.demoWaitMs }
       : { firstSource: LAB_ADDRESSES.client, addresses: 1, portsPerAddress: 20, waitMs: LAB_DEFAULTS.demoWaitMs },
   );
+  const vpn = strongSwanInstalled()
+    ? await runVpnDemo({ namespace: `${status.prefix}cl`, dir: join(members.labDir(name), 'client-strongswan'), pkiDir: members.pkiDir(name) })
+    : null;
   const report: LabRunReport = {
     name,
     labDir: members.labDir(name),
@@ -121,11 +128,13 @@ async function runLab(flags: LabFlags, membersGiven: boolean): Promise<number> {
     started,
     cluster,
     traffic,
+    vpn,
     elapsedMs: performance.now() - t0,
   };
   if (flags.json === true) printJson(report);
   else printLabRun(report, status, membersGiven ? flags.members : null);
-  return traffic.missing === 0 && traffic.duplicated === 0 ? EXIT_OK : EXIT_FAILED;
+  const trafficOk = traffic.missing === 0 && traffic.duplicated === 0;
+  return trafficOk && (vpn === null || vpn.ok) ? EXIT_OK : EXIT_FAILED;
 }
 
 /** `askedMembers`: the --members given on the command line, if any. */
@@ -157,11 +166,26 @@ function printLabRun(r: LabRunReport, s: LabStatus, askedMembers: number | null)
       ` (${formatMs(t.elapsedMs)} in all)`,
   );
   printLine(`  echoes per member: ${t.perMember.map((m) => `m${m.member}=${m.answered}`).join(' ')}`);
-  printLine(t.missing === 0 && t.duplicated === 0 ? 'Result: OK' : 'Result: FAILED (some flows were not answered exactly once)');
+  const v = r.vpn;
+  if (v === null) {
+    printLine('IPsec: strongSwan is not installed, so no real client was connected (apt-get install charon-systemd strongswan-swanctl libcharon-extra-plugins).');
+  } else {
+    printLine(`IPsec: a strongSwan client (${v.client}, ECDSA) in the client namespace connected to ${CLUSTER.outsideAddress} with ${v.proposals.ike} / ${v.proposals.esp}:`);
+    if (v.error !== undefined) printLine(`  failed: ${v.error}`);
+    else
+      printLine(
+        `  up in ${formatMs(v.connectMs)}, virtual address ${v.virtualAddress ?? '—'}, IKE SA ${v.responderSpi}; ` +
+          `ping ${v.ping.target} through the tunnel: ${v.ping.received}/${v.ping.sent} answered${v.ping.avgMs === null ? '' : `, ${v.ping.avgMs.toFixed(1)} ms average`}; ` +
+          `ESP packets in/out at the client ${v.esp.packetsIn}/${v.esp.packetsOut}`,
+      );
+  }
+  const ok = t.missing === 0 && t.duplicated === 0 && (v === null || v.ok);
+  printLine(ok ? 'Result: OK' : t.missing === 0 && t.duplicated === 0 ? 'Result: FAILED (the IPsec client did not pass traffic)' : 'Result: FAILED (some flows were not answered exactly once)');
   printLine();
   printLine('The cluster keeps running. Look around:');
   printLine(`  shoal lab status${n}`);
   printLine(`  shoal lab exec${n} cl -- ping -c1 ${CLUSTER.outsideAddress}`);
+  printLine(`  the IPsec client again: its swanctl.conf and credentials are in ${r.labDir}/client-strongswan`);
   printLine(`  shoal status --socket ${r.labDir}/m1.sock        (also: members, units)`);
   printLine(`  shoal lab kill${n} m2 · shoal lab start${n} m2 · shoal lab add${n} · shoal lab partition${n} · shoal lab heal${n}`);
   printLine(`Stop it: shoal lab down${n}`);
