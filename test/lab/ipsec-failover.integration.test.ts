@@ -23,7 +23,7 @@ import { CLUSTER, LAB_ADDRESSES, memberAddress } from '../../src/lab/plan.js';
 import { parseIpv4, formatIpv4 } from '../../src/lib/ipv4.js';
 import { LabCluster, type ClusterView } from '../support/lab-cluster.js';
 import { ipv4, PROTO, udp } from '../support/packets.js';
-import { StrongSwan } from '../support/strongswan.js';
+import { StrongSwan, clientSwanctlConfMany, type ClientConnection } from '../support/strongswan.js';
 
 const MEMBERS = 3;
 const CLIENT_ADDRESSES = 60;
@@ -211,4 +211,50 @@ describe('IPsec tunnels survive a member failure (namespaces, real strongSwan cl
   it('the owner is the master: SIGKILL, the tunnel continues on the new owner', async () => {
     await scenario('master', used);
   }, 90_000);
+
+  it('a fourth member joins: the units that move take their tunnels along (rebalancing)', async () => {
+    await c.settled(MEMBERS, 1000);
+    const dir = mkdtempSync(join(tmpdir(), 'shoal-ipf-'));
+    dirs.push(dir);
+    const sw = await StrongSwan.start({ ns: c.namespace('cl'), dir, name: 'rebalance clients' });
+    clients.push(sw);
+    const pki = c.members.pkiDir(c.name);
+    const client = LAB_IPSEC.clients[0];
+    sw.writeCredentials({ caPem: readFileSync(join(pki, 'ca.pem'), 'utf8'), certPem: readFileSync(join(pki, client.cert), 'utf8'), keyPem: readFileSync(join(pki, client.key), 'utf8') });
+    // 24 tunnels: each unit moves to the newcomer with probability 1/4, so some surely do.
+    const first = parseIpv4(LAB_ADDRESSES.clientExtraFirst);
+    const conns: ClientConnection[] = Array.from({ length: 24 }, (_, k) => ({
+      name: `rb${k}`,
+      remoteAddr: CLUSTER.outsideAddress,
+      localAddrs: formatIpv4(first + 20 + k),
+      proposals: 'aes256gcm16-prfsha256-ecp256',
+      espProposals: 'aes256gcm16',
+      localId: client.name,
+      remoteTs: LAB_ADDRESSES.innerNetwork,
+    }));
+    sw.writeConfig(clientSwanctlConfMany(conns));
+    await sw.load();
+    for (const conn of conns) await sw.initiate(conn.name ?? '', 10);
+    const before = new Map((await sw.listSas()).map((sa) => [sa.name, sa.responderSpi]));
+    const vips = (await sw.listSas()).map((sa) => sa.localVips[0] ?? '');
+    expect(vips.filter((v) => v !== '')).toHaveLength(24);
+
+    const added = await c.add();
+    await c.settled(MEMBERS + 1, 2000, 40_000);
+    const moved = await ipsecSas(added);
+    console.log(`ipsec rebalancing: m${added} joined and took over ${moved} of 24 tunnels`);
+    expect(moved).toBeGreaterThan(0);
+
+    const after = await sw.listSas();
+    for (const sa of after) expect(sa.responderSpi, `${sa.name} keeps its IKE SA`).toBe(before.get(sa.name));
+    expect(readFileSync(sw.log, 'utf8').match(/generating IKE_SA_INIT request/g)?.length).toBe(24);
+    for (const vip of vips) {
+      const p = spawn('ip', ['netns', 'exec', c.namespace('cl'), 'ping', '-n', '-c', '2', '-i', '0.2', '-W', '1', '-I', vip, '198.18.2.100']);
+      let out = '';
+      p.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      await new Promise((r) => p.on('exit', r));
+      expect(/(\d+) received/.exec(out)?.[1], `ping from ${vip} after the rebalance`).toBe('2');
+    }
+    await sw.stop();
+  }, 120_000);
 });
