@@ -85,9 +85,9 @@ export class IkeSa {
     readonly keys: IkeSaKeys,
     readonly nonceI: Uint8Array,
     readonly nonceR: Uint8Array,
-    /** The IKE_SA_INIT request and our response as sent: both AUTH payloads sign one of them. */
-    readonly initRequest: Uint8Array,
-    readonly initResponse: Uint8Array,
+    /** The IKE_SA_INIT request and our response as sent: both AUTH payloads sign one of them (dropped once authenticated). */
+    public initRequest: Uint8Array,
+    public initResponse: Uint8Array,
     peer: Endpoint,
     localPort: number,
     readonly createdAt: number,

@@ -32,6 +32,7 @@ import { NOTIFY } from '../../../wire/ike/notify.js';
 const IP_UDP_OVERHEAD = 28;
 const NON_ESP_MARKER = 4;
 const HOUSEKEEPING_MS = 1000;
+const EMPTY = new Uint8Array(0);
 /** Our requests are resent this often, this many times in all (§2.1: the peer may be gone). */
 const REQUEST_RESEND_MS = 2000;
 const REQUEST_TRIES = 4;
@@ -180,6 +181,11 @@ export class IkeResponder {
       answer = r.payloads;
       out.push(...r.out);
       if (!r.ok) after = () => out.push(...this.remove(sa, 'authentication-failed'));
+      else {
+        // Signed and checked: a thousand SAs need not keep a kilobyte each of IKE_SA_INIT.
+        sa.initRequest = EMPTY;
+        sa.initResponse = EMPTY;
+      }
     } else if (sa.state === 'half-open') {
       return this.drop('not-established');
     } else if (type === EXCHANGE.CREATE_CHILD_SA && sa.state === 'rekeyed') {
