@@ -47,7 +47,7 @@ export function handleCreateChild(deps: ResponderDeps, state: ResponderState, sa
   if (!saPayload || !nonce) return refuse(state, NOTIFY.INVALID_SYNTAX, 'invalid-syntax');
   const ke = payloads.find((p) => p.kind === 'ke');
   const nonceR = deps.random.bytes(NONCE_LENGTH);
-  if (saPayload.proposals[0]?.protocolId === PROTOCOL.IKE) return rekeyIke(deps, state, sa, input, saPayload, nonce.nonce, nonceR, ke);
+  if (saPayload.proposals[0]?.protocolId === PROTOCOL.IKE) return rekeyIke(deps, state, sa, input, saPayload, nonce.nonce.slice(), nonceR, ke);
 
   const chosen = selectEspProposal(saPayload, deps.config.espProposals, ke ? { pfsGroup: ke.dhGroup } : {});
   if (chosen.kind === 'invalid-ke') return invalidKe(state, chosen.group);
@@ -79,7 +79,7 @@ export function handleCreateChild(deps: ResponderDeps, state: ResponderState, sa
   const child = makeChild(deps, state, sa, input.now, {
     suite: chosen.suite,
     peerSpi: chosen.peerSpi,
-    nonceI: nonce.nonce,
+    nonceI: nonce.nonce.slice(),
     nonceR,
     ...(pfsShared ? { pfsShared } : {}),
     tsi: narrowed.tsi,

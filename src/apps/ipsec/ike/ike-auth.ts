@@ -77,7 +77,7 @@ export function handleIkeAuth(deps: ResponderDeps, state: ResponderState, sa: Ik
   }
   if (!identityAllowed(deps, peerName)) return failed(state, 'identity-not-allowed', `${peerName} is not an allowed identity`, sa);
   response.push({ kind: 'auth', ...ourAuth });
-  sa.peerId = idi;
+  sa.peerId = { idType: idi.idType, data: idi.data.slice() }; // not a view into the whole decrypted request
   sa.peerName = peerName;
   sa.state = 'established';
   sa.authenticatedAt = now;

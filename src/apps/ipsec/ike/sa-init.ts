@@ -191,7 +191,8 @@ export function handleSaInit(
     payloads.push(notifyPayload(NOTIFY.SIGNATURE_HASH_ALGORITHMS, ours));
   }
   const message = answer(req, spiR, payloads);
-  const ike = new IkeSa(input.unit, req.header.spiI, spiR, suite, keys.value, nonce.nonce, nonceR, raw, message, from, localPort, now);
+  // Copies, not views: a view would keep the whole request alive after IKE_AUTH drops it.
+  const ike = new IkeSa(input.unit, req.header.spiI.slice(), spiR, suite, keys.value, nonce.nonce.slice(), nonceR, raw, message, from, localPort, now);
   ike.natPeer = natPeer;
   ike.natSelf = natSelf;
   ike.fragmentation = fragmentation;
