@@ -42,7 +42,7 @@ import { createAuth, verifyAuth, type AuthCheck } from '../../src/apps/ipsec/ike
 import { signedOctets } from '../../src/apps/ipsec/ike/peer-auth/signed-octets.js';
 import { FragmentCollector, openMessage, sealMessage, type Protection } from '../../src/apps/ipsec/ike/protect.js';
 import { natHash } from '../../src/apps/ipsec/ike/sa-init.js';
-import type { IpsecHandler } from '../../src/apps/ipsec/ipsec-handler.js';
+import { IpsecHandler } from '../../src/apps/ipsec/ipsec-handler.js';
 import type { Ipv4 } from '../../src/lib/ipv4.js';
 import type { RandomSource } from '../../src/lib/random.js';
 import type { Endpoint } from '../../src/stack/tunnel-handler.js';
@@ -872,4 +872,27 @@ export function clientOptions(
   };
   if ('psk' in who) return { ...base, identity: identityPayload(PSK_CLIENT), auth: { kind: 'psk', secret: PSK_SECRET }, ...more };
   return { ...base, identity: identityPayload(who.id), auth: { kind: 'cert', chain: who.cert.chain, key: who.cert.privateKey }, ...more };
+}
+
+/**
+ * An IpsecHandler with the test PKI's responder, and an initiator talking to
+ * it through a HandlerWire on a manual clock: the set-up the responder tests share.
+ */
+export function handlerSession(
+  pki: TestPki,
+  o: {
+    client: Endpoint;
+    setup?: ResponderSetup;
+    who?: Parameters<typeof clientOptions>[1];
+    more?: Partial<InitiatorOptions>;
+    /** The initiator's seed (the responder's is setup.seed). */
+    seed?: number;
+    natPort?: number;
+  },
+): { clock: Clock; handler: IpsecHandler; wire: HandlerWire; ini: IkeInitiator } {
+  const clock: Clock = { now: 1_000 };
+  const handler = new IpsecHandler(responderDeps(pki, o.setup ?? {}));
+  const wire = new HandlerWire(handler, clock, o.client, SERVER_IP, o.natPort);
+  const ini = new IkeInitiator(clientOptions(new SeededRandom(o.seed ?? 1), o.who ?? { psk: true }, o.more ?? {}), wire);
+  return { clock, handler, wire, ini };
 }

@@ -6,26 +6,19 @@
  * freeing everything including the virtual address.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { IpsecHandler } from '../../../src/apps/ipsec/ipsec-handler.js';
 import { unitOfIkeSpi, unitOfSpi32 } from '../../../src/cluster/session-id.js';
 import { parseIpv4 } from '../../../src/lib/ipv4.js';
-import { SeededRandom } from '../../../src/lib/random.js';
 import { NOTIFY } from '../../../src/wire/ike/notify.js';
 import { IP_PROTOCOL } from '../../../src/wire/ipv4.js';
 import {
-  HandlerWire,
-  IkeInitiator,
   INSIDE_HOST,
-  SERVER_IP,
-  clientOptions,
   espProtection,
   ikeSuite,
   innerPacket,
   makeTestPki,
-  responderDeps,
-  type Clock,
   type InitiatorChild,
   type TestPki,
+  handlerSession,
 } from '../../support/ike-initiator.js';
 
 let pki: TestPki;
@@ -36,10 +29,7 @@ beforeAll(async () => {
 const CLIENT = parseIpv4('203.0.113.99');
 
 function established(seed = 1) {
-  const clock: Clock = { now: 1_000 };
-  const handler = new IpsecHandler(responderDeps(pki, { seed }));
-  const wire = new HandlerWire(handler, clock, { ip: CLIENT, port: 500 }, SERVER_IP);
-  const ini = new IkeInitiator(clientOptions(new SeededRandom(seed + 100), { psk: true }), wire);
+  const { clock, handler, wire, ini } = handlerSession(pki, { client: { ip: CLIENT, port: 500 }, setup: { seed }, seed: seed + 100 });
   const { child, virtualAddress } = ini.connect();
   const sa = [...handler.responder.state.sas.values()][0]!;
   return { clock, handler, wire, ini, sa, first: child!, vip: virtualAddress! };

@@ -30,6 +30,7 @@ import {
   type InitiatorOptions,
   type ResponderSetup,
   type TestPki,
+  handlerSession,
 } from '../../support/ike-initiator.js';
 
 let pki: TestPki;
@@ -40,11 +41,8 @@ beforeAll(async () => {
 const CLIENT = parseIpv4('203.0.113.77');
 
 function session(setup: ResponderSetup, who: Parameters<typeof clientOptions>[1], more: Partial<InitiatorOptions> = {}, seed = 3) {
-  const clock: Clock = { now: 1_000 };
-  const handler = new IpsecHandler(responderDeps(pki, setup));
-  const wire = new HandlerWire(handler, clock, { ip: CLIENT, port: 500 }, SERVER_IP);
-  const ini = new IkeInitiator(clientOptions(new SeededRandom(seed), who, more), wire);
-  return { clock, handler, wire, ini, counters: () => handler.allCounters() };
+  const s = handlerSession(pki, { client: { ip: CLIENT, port: 500 }, setup, who, more, seed });
+  return { ...s, counters: () => s.handler.allCounters() };
 }
 
 describe('IKE_SA_INIT refusals', () => {

@@ -41,6 +41,7 @@ import {
   type InitiatorOptions,
   type ResponderSetup,
   type TestPki,
+  handlerSession,
 } from '../../support/ike-initiator.js';
 
 let pki: TestPki;
@@ -51,11 +52,7 @@ beforeAll(async () => {
 const CLIENT = parseIpv4('203.0.113.10');
 
 function session(setup: ResponderSetup, who: Parameters<typeof clientOptions>[1], more: Partial<InitiatorOptions>, seed = 7, clientPort = 500) {
-  const clock: Clock = { now: 1_000 };
-  const handler = new IpsecHandler(responderDeps(pki, setup));
-  const wire = new HandlerWire(handler, clock, { ip: CLIENT, port: clientPort }, SERVER_IP);
-  const ini = new IkeInitiator(clientOptions(new SeededRandom(seed), who, more), wire);
-  return { clock, handler, wire, ini };
+  return handlerSession(pki, { client: { ip: CLIENT, port: clientPort }, setup, who, more, seed });
 }
 
 /** Establishes, then checks the unit invariants and ESP both ways. */

@@ -7,24 +7,17 @@
  * and every drop — unknown SPI, bad ICV, replay, truncation, selectors — counted by reason.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { IpsecHandler } from '../../../src/apps/ipsec/ipsec-handler.js';
 import { parseIpv4 } from '../../../src/lib/ipv4.js';
-import { SeededRandom } from '../../../src/lib/random.js';
 import { IP_PROTOCOL } from '../../../src/wire/ipv4.js';
 import { encodeNatKeepalive } from '../../../src/wire/udp-encap.js';
 import {
-  HandlerWire,
-  IkeInitiator,
   INSIDE_HOST,
-  SERVER_IP,
-  clientOptions,
   espProtection,
   innerPacket,
   makeTestPki,
-  responderDeps,
-  type Clock,
   type InitiatorOptions,
   type TestPki,
+  handlerSession,
 } from '../../support/ike-initiator.js';
 
 let pki: TestPki;
@@ -35,10 +28,7 @@ beforeAll(async () => {
 const CLIENT = parseIpv4('203.0.113.44');
 
 function established(more: Partial<InitiatorOptions> = {}, seed = 1) {
-  const clock: Clock = { now: 1_000 };
-  const handler = new IpsecHandler(responderDeps(pki, { seed }));
-  const wire = new HandlerWire(handler, clock, { ip: CLIENT, port: 500 }, SERVER_IP, 40500);
-  const ini = new IkeInitiator(clientOptions(new SeededRandom(seed + 7), { psk: true }, more), wire);
+  const { clock, handler, wire, ini } = handlerSession(pki, { client: { ip: CLIENT, port: 500 }, setup: { seed }, seed: seed + 7, more, natPort: 40500 });
   const { child, virtualAddress } = ini.connect();
   const sa = [...handler.responder.state.sas.values()][0]!;
   return { clock, handler, wire, ini, sa, child: child!, vip: virtualAddress!, counters: () => handler.allCounters() };
