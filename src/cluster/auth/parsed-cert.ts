@@ -61,6 +61,17 @@ export function parseCert(der: Uint8Array): ParsedCert | string {
   }
 }
 
+/** Every certificate of a chain parsed, or why one could not be (naming its position). */
+export function parseCerts(chain: readonly Uint8Array[]): ParsedCert[] | string {
+  const certs: ParsedCert[] = [];
+  for (const [i, der] of chain.entries()) {
+    const p = parseCert(der);
+    if (typeof p === 'string') return `certificate #${i}: ${p}`;
+    certs.push(p);
+  }
+  return certs;
+}
+
 /** True when `parent`'s key signed `child` and the names chain; never throws. */
 export function isIssuedBy(child: ParsedCert, parent: ParsedCert): boolean {
   // Not node's checkIssued(): it also refuses a parent without keyCertSign, and

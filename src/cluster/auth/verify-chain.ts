@@ -10,7 +10,7 @@ import { KeyUsageFlags } from '@peculiar/x509';
 import { ShoalError } from '../../lib/errors.js';
 import { formatIpv4 } from '../../lib/ipv4.js';
 import { describeKey, keyKindOf } from './key-kind.js';
-import { isIssuedBy, parseCert, sha256Hex } from './parsed-cert.js';
+import { isIssuedBy, parseCert, parseCerts, sha256Hex } from './parsed-cert.js';
 import type { ParsedCert } from './parsed-cert.js';
 import { normaliseSerial } from './trust.js';
 import type { CertProblem, TrustConfig, VerifiedPeer } from './trust.js';
@@ -153,12 +153,8 @@ function verifyPrepared(chain: Uint8Array[], trust: PreparedTrust, expectedMembe
 function verifyChecked(chain: Uint8Array[], trust: PreparedTrust, expectedMemberId: number, wallNow: number): Verified | Failure {
   if (chain.length === 0) return fail('malformed', 'empty certificate chain');
   if (chain.length > MAX_CHAIN_LENGTH) return fail('malformed', `chain of ${chain.length} certificates (max ${MAX_CHAIN_LENGTH})`);
-  const certs: ParsedCert[] = [];
-  for (const [i, der] of chain.entries()) {
-    const p = parseCert(der);
-    if (typeof p === 'string') return fail('malformed', `certificate #${i}: ${p}`);
-    certs.push(p);
-  }
+  const certs = parseCerts(chain);
+  if (typeof certs === 'string') return fail('malformed', certs);
   const path = buildPath(certs, trust.anchors);
   const leaf = certs[0];
   if (path === null || leaf === undefined) return fail('untrusted', `no path from ${certs[0]?.name ?? '?'} to a trusted CA`);

@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { KeyUsageFlags } from '@peculiar/x509';
-import { isIssuedBy, parseCert, type ParsedCert } from '../../../../cluster/auth/parsed-cert.js';
+import { isIssuedBy, parseCert, parseCerts, type ParsedCert } from '../../../../cluster/auth/parsed-cert.js';
 import { normaliseSerial } from '../../../../cluster/auth/trust.js';
 import { clientKeyType, subjectDerOf, subjectFacts, type ClientLeaf } from './cert-facts.js';
 import { bytesEqual } from '../../../../wire/der.js';
@@ -162,12 +162,8 @@ type Checked = ChainCheck | { ok: true; leaf: ClientLeaf; window: { notBefore: n
 function verifyUnchecked(chainDer: readonly Uint8Array[], trust: Prepared, now: number): Checked {
   if (chainDer.length === 0) return fail('no-certificate', 'the client sent no certificate');
   if (chainDer.length > MAX_CLIENT_CHAIN) return fail('malformed', `chain of ${chainDer.length} certificates (max ${MAX_CLIENT_CHAIN})`);
-  const certs: ParsedCert[] = [];
-  for (const [i, der] of chainDer.entries()) {
-    const p = parseCert(der);
-    if (typeof p === 'string') return fail('malformed', `certificate #${i}: ${p}`);
-    certs.push(p);
-  }
+  const certs = parseCerts(chainDer);
+  if (typeof certs === 'string') return fail('malformed', certs);
   const found = buildPath(certs, trust.anchors);
   if (found === null) return fail('untrusted', `no path from ${certs[0]?.name ?? '?'} to a trusted CA`);
   const problem = checkRevoked(found.path, found.anchor, trust) ?? checkDates(found.path, now) ?? checkIssuers(found.path);
