@@ -422,4 +422,33 @@ describe('strongSwan against the Shoal cluster', () => {
       await many.stop();
     }
   });
+
+  it('a flood of IKE_SA_INIT from many sources gets cookies, and an established tunnel keeps passing traffic', async () => {
+    await releaseClientNamespace();
+    sw = await StrongSwan.start({ ns: cluster.namespace('cl'), dir: join(work, 'flood'), name: 'flood victim' });
+    client().writeCredentials({ caPem, certPem: readFileSync(join(pkiDir, LAB_IPSEC.clients[0].cert), 'utf8'), keyPem: readFileSync(join(pkiDir, LAB_IPSEC.clients[0].key), 'utf8'), certFile: LAB_IPSEC.clients[0].cert });
+    await connect(connection({ name: 'home', proposals: 'aes256gcm16-prfsha256-ecp256', espProposals: 'aes256gcm16' }));
+    const init = readFileSync(join(process.cwd(), 'test/apps/ipsec/fixtures-strongswan/ecdsa-gcm-001-c2s-500-ike-sa-init-request.hex'), 'utf8').trim();
+    const pinger = runIn(cluster.namespace('cl'), ['ping', '-n', '-q', '-i', '0.01', '-w', '5', '-W', '1', APP]);
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = performance.now();
+    const flooded = await runIn(cluster.namespace('cl'), [process.execPath, join(process.cwd(), 'dist/test/support/ike-flood.js'), LAB_ADDRESSES.clientExtraFirst, String(MANY + 10), '3000', CLUSTER.outsideAddress, init]);
+    const floodMs = performance.now() - t0;
+    expect(flooded.code, flooded.stderr).toBe(0);
+    const sent = (JSON.parse(flooded.stdout) as { sent: number }).sent;
+    const p = await pinger;
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(p.stdout);
+    const [transmitted, received] = [Number(m?.[1] ?? 0), Number(m?.[2] ?? 0)];
+    const cli = cluster.members.distFile('src/mgmt/cli/main.js');
+    const members = await Promise.all(Array.from({ length: MEMBERS }, (_, k) => memberIpsec(cli, cluster.members.files(cluster.name, k + 1).socket)));
+    const cookies = members.reduce((n, x) => n + (x.counters['ike.sa-init.cookie-sent'] ?? 0), 0);
+    const halfOpen = members.reduce((n, x) => n + (x.counters['ike.sa-init.ok'] ?? 0), 0);
+    figure(`IKE_SA_INIT flood: ${sent} requests from ${MANY + 10} addresses in ${floodMs.toFixed(0)} ms; ${cookies} answered with a cookie; tunnel ping ${received}/${transmitted} during it`);
+    expect(cookies).toBeGreaterThan(sent / 2);
+    // Every member stopped creating half-open SAs at its threshold (64), plus the real clients' SAs.
+    for (const x of members) expect(x.sas).toBeLessThanOrEqual(64 + MANY + 2);
+    expect(halfOpen).toBeLessThan(sent);
+    expect(received / transmitted).toBeGreaterThan(0.95);
+    await disconnect();
+  });
 });
