@@ -155,7 +155,7 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
   const demo = new DemoApp({ maxEvents: 100, log: (e) => logger.log('info', `demo.${e.kind}`, demoFields(e)) });
   const host = new AppHost(apps ?? (ipsecApp ? [demo, ipsecApp] : [demo]));
   const runner = new MemberRunner(core, { transport, clock: systemClock, timers: systemTimers, apps: host, log: logger });
-  const repl = new ReplicationDriver(core, runner, systemClock, systemTimers, logger);
+  const repl = new ReplicationDriver(core, runner, systemClock, systemTimers, logger, (unit) => ipsecApp?.exportOwned(unit) ?? []);
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   // A turn that held the loop for half a watchdog window is logged: it is what makes healthy members look dead.

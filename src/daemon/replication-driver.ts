@@ -10,7 +10,7 @@ import type { UnitId } from '../cluster/types.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../mgmt/log.js';
 import type { Timers } from '../ports/timers.js';
-import { Replicator, type ReplicatorOutput } from '../replication/replicator.js';
+import { Replicator, type OwnedRecord, type ReplicatorOutput } from '../replication/replicator.js';
 import type { MemberRunner } from './member-runner.js';
 
 export class ReplicationDriver {
@@ -27,8 +27,9 @@ export class ReplicationDriver {
     private readonly clock: Clock,
     private readonly timers: Timers,
     private readonly log: Logger,
+    exportOwned: (unit: UnitId) => readonly OwnedRecord[],
   ) {
-    this.replicator = new Replicator(core.self, () => core.servedUnits());
+    this.replicator = new Replicator(core.self, () => core.servedUnits(), exportOwned);
   }
 
   get ready(): boolean {
@@ -44,6 +45,7 @@ export class ReplicationDriver {
     if (a.kind === 'state-sync') this.apply(this.replicator.onSync(now, a.from, a.app, a.unit, a.syncSeq, a.payload));
     else if (a.kind === 'state-ack') this.replicator.onAck(a.from, a.syncSeq);
     else if (a.kind === 'members-changed') this.apply(this.replicator.membersChanged(now, a.members, a.added, a.removed));
+    else if (a.kind === 'units-lost') this.replicator.unitsLost(a.units);
   }
 
   /** An application's record changed; sent with the others of this turn. */

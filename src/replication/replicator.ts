@@ -7,10 +7,12 @@
  *   a member joins ─► every member sends it the records of the units it owns, then an end marker
  *   a joiner is `ready` (may serve units) once every member it found sent its end marker
  *
- * Every member therefore holds every session's latest essential state; a
- * member that gains a unit (failure or rebalancing) imports the unit's
- * records from its own store. The transport (MACed, and encrypted under the
- * cluster key, by the membership core) is the caller's.
+ * Every member therefore holds the latest essential state of every session
+ * it does not own; a member that gains a unit (failure or rebalancing)
+ * imports the unit's records from its store. An owner keeps only the
+ * versions of its own records, not copies: its live sessions are the state,
+ * and a bulk sync exports them afresh (`exportOwned`). The transport (MACed,
+ * and encrypted under the cluster key, by the membership core) is the caller's.
  */
 import type { MemberId, UnitId } from '../cluster/types.js';
 import { decodeRecords, encodeRecords, recordSize, type StateRecord } from './records.js';
@@ -56,6 +58,13 @@ export interface StoredRecord extends StateRecord {
   receivedAt: number;
 }
 
+/** A live session of an owned unit, as the application exports it for a bulk sync. */
+export interface OwnedRecord {
+  app: number;
+  key: string;
+  body: Uint8Array;
+}
+
 interface InFlight {
   app: number;
   unit: UnitId;
@@ -72,6 +81,9 @@ export class Replicator {
   readonly counters = new Map<string, number>();
   private readonly peers = new Set<MemberId>();
   private readonly store = new Map<number, Map<string, StoredRecord>>();
+  /** Versions of the records this member published for its own sessions, by slot and key. */
+  private readonly ownVersions = new Map<number, Map<string, number>>();
+  private ownTombstones: { slot: number; key: string; version: number; at: number }[] = [];
   private readonly pending = new Map<number, Map<string, StateRecord>>();
   private readonly inFlight = new Map<number, InFlight>();
   private nextSeq = 1;
@@ -83,6 +95,8 @@ export class Replicator {
   constructor(
     readonly self: MemberId,
     private readonly servedUnits: () => readonly UnitId[],
+    /** The live sessions of an owned unit (what a joiner's bulk sync carries). */
+    private readonly exportOwned: (unit: UnitId) => readonly OwnedRecord[],
     private readonly opts: ReplicatorOptions = DEFAULT_REPLICATOR_OPTIONS,
   ) {}
 
@@ -111,15 +125,23 @@ export class Replicator {
   }
 
   /**
-   * A session's essential state changed (body null: it ended). Kept locally at
-   * once (so a later bulk sync to a joiner carries it) and sent at the next flush.
+   * A session's essential state changed (body null: it ended); sent at the
+   * next flush. Its version continues from whatever this member knew of it
+   * (its own last version, or the replica it took the session over from),
+   * and the replica is dropped: the owner's live session is the state now.
    */
   publish(now: number, app: number, unit: UnitId, key: string, body: Uint8Array | null): void {
     if (app === BULK_END_APP) throw new RangeError('application 0 is reserved');
     const s = slot(app, unit);
-    const known = this.store.get(s)?.get(key);
-    const record: StateRecord = { key, version: (known?.version ?? 0) + 1, body };
-    this.keep(now, app, unit, record);
+    let own = this.ownVersions.get(s);
+    if (!own) this.ownVersions.set(s, (own = new Map()));
+    const replicas = this.store.get(s);
+    const version = Math.max(own.get(key) ?? 0, replicas?.get(key)?.version ?? 0) + 1;
+    replicas?.delete(key);
+    // A tombstone's version is kept too (for tombstoneMs): a key published again must not go back to 1.
+    own.set(key, version);
+    if (body === null) this.ownTombstones.push({ slot: s, key, version, at: now });
+    const record: StateRecord = { key, version, body };
     let p = this.pending.get(s);
     if (!p) this.pending.set(s, (p = new Map()));
     p.set(key, record);
@@ -240,18 +262,28 @@ export class Replicator {
     return out;
   }
 
-  /** Everything this member owns, to one new peer, then the end marker. */
+  /** This member no longer owns these units: forget its versions there (the new owner continues them). */
+  unitsLost(units: readonly UnitId[]): void {
+    const lost = new Set(units);
+    for (const s of [...this.ownVersions.keys()]) if (lost.has(s % 65536)) this.ownVersions.delete(s);
+  }
+
+  /** Everything this member owns, exported live, to one new peer, then the end marker. */
   private bulkSync(now: number, to: MemberId): ReplicatorOutput[] {
     const out: ReplicatorOutput[] = [];
-    const owned = new Set(this.servedUnits());
     let records = 0;
-    for (const [s, m] of this.store) {
-      const unit = s % 65536;
-      if (!owned.has(unit)) continue;
-      const live = [...m.values()].filter((r) => r.body !== null).map(({ key, version, body }) => ({ key, version, body }));
-      if (live.length === 0) continue;
-      records += live.length;
-      out.push(...this.sendBatches(now, to, Math.floor(s / 65536), unit, live));
+    for (const unit of this.servedUnits()) {
+      const byApp = new Map<number, StateRecord[]>();
+      for (const r of this.exportOwned(unit)) {
+        const version = this.ownVersions.get(slot(r.app, unit))?.get(r.key) ?? 1;
+        let list = byApp.get(r.app);
+        if (!list) byApp.set(r.app, (list = []));
+        list.push({ key: r.key, version, body: r.body });
+      }
+      for (const [app, list] of byApp) {
+        records += list.length;
+        out.push(...this.sendBatches(now, to, app, unit, list));
+      }
     }
     out.push(this.send(now, to, BULK_END_APP, 0, new Uint8Array(0)));
     this.count('bulk-sent');
@@ -286,6 +318,12 @@ export class Replicator {
     if (now >= this.nextPurgeAt) {
       this.nextPurgeAt = now + this.opts.tombstoneMs / 4;
       for (const m of this.store.values()) for (const [k, r] of m) if (r.body === null && now - r.receivedAt > this.opts.tombstoneMs) m.delete(k);
+      const keep: typeof this.ownTombstones = [];
+      for (const t of this.ownTombstones) {
+        if (now - t.at <= this.opts.tombstoneMs) keep.push(t);
+        else if (this.ownVersions.get(t.slot)?.get(t.key) === t.version) this.ownVersions.get(t.slot)?.delete(t.key);
+      }
+      this.ownTombstones = keep;
     }
     return out;
   }
@@ -293,6 +331,7 @@ export class Replicator {
   nextWakeAt(): number {
     let at = this.isReady || this.bulkWaiting === null ? Infinity : this.bulkStartedAt + this.opts.bulkTimeoutMs;
     for (const f of this.inFlight.values()) at = Math.min(at, f.nextResendAt, f.firstSentAt + this.opts.giveUpMs);
+    if (this.ownTombstones.length > 0) at = Math.min(at, Math.max(this.nextPurgeAt, this.ownTombstones[0]!.at + this.opts.tombstoneMs));
     return at;
   }
 }

@@ -35,6 +35,8 @@ describe('state records codec', () => {
 class Net {
   now = 0;
   readonly nodes = new Map<number, Replicator>();
+  /** Each node's live sessions (what its application would export for a bulk sync), by unit and key. */
+  readonly live = new Map<number, Map<number, Map<string, Uint8Array>>>();
   private queue: { at: number; to: number; from: number; o: ReplicatorOutput }[] = [];
   delivered = 0;
   constructor(
@@ -43,9 +45,19 @@ class Net {
     readonly served: Map<number, Set<number>>,
   ) {}
   add(id: number): Replicator {
-    const r = new Replicator(id, () => [...(this.served.get(id) ?? [])], DEFAULT_REPLICATOR_OPTIONS);
+    this.live.set(id, new Map());
+    const exportOwned = (unit: number) => [...(this.live.get(id)?.get(unit) ?? new Map<string, Uint8Array>())].map(([key, body]) => ({ app: APP, key, body }));
+    const r = new Replicator(id, () => [...(this.served.get(id) ?? [])], exportOwned, DEFAULT_REPLICATOR_OPTIONS);
     this.nodes.set(id, r);
     return r;
+  }
+  /** The owner's session changed: its application state and the record it publishes. */
+  publish(id: number, unit: number, key: string, body: Uint8Array | null): void {
+    let byUnit = this.live.get(id)!.get(unit);
+    if (!byUnit) this.live.get(id)!.set(unit, (byUnit = new Map()));
+    if (body === null) byUnit.delete(key);
+    else byUnit.set(key, body);
+    this.nodes.get(id)!.publish(this.now, APP, unit, key, body);
   }
   emit(from: number, outs: ReplicatorOutput[]): void {
     for (const o of outs) {
@@ -93,7 +105,7 @@ describe('Replicator', () => {
         const unit = owner === 1 ? (rng.float() < 0.5 ? 10 : 11) : 20;
         const key = `s${rng.u32() % 6}`;
         const body = rng.float() < 0.15 ? null : Uint8Array.of(step, owner);
-        net.nodes.get(owner)!.publish(net.now, APP, unit, key, body);
+        net.publish(owner, unit, key, body);
         expected.set(`${unit}/${key}`, body);
         net.run(net.now + 1 + (rng.u32() % 30));
       }
@@ -102,6 +114,8 @@ describe('Replicator', () => {
         const node = net.nodes.get(id)!;
         for (const [k, body] of expected) {
           const [unit, key] = k.split('/');
+          // The owner keeps its live sessions, not copies of their records.
+          if ((id === 1 && (unit === '10' || unit === '11')) || (id === 2 && unit === '20')) continue;
           const got = node.records(APP, Number(unit)).find((r) => r.key === key);
           if (body === null) expect(got, `seed ${seed} member ${id} ${k}`).toBeUndefined();
           else expect(got?.body, `seed ${seed} member ${id} ${k}`).toEqual(body);
@@ -118,8 +132,8 @@ describe('Replicator', () => {
     const b = net.add(2);
     net.emit(1, a.membersChanged(0, [1, 2], [1, 2], []));
     net.emit(2, b.membersChanged(0, [1, 2], [1, 2], []));
-    a.publish(0, APP, 5, 'x', Uint8Array.of(1));
-    b.publish(0, APP, 6, 'y', Uint8Array.of(2));
+    net.publish(1, 5, 'x', Uint8Array.of(1));
+    net.publish(2, 6, 'y', Uint8Array.of(2));
     net.run(100);
     const c = net.add(3);
     const joined = c.membersChanged(net.now, [1, 2, 3], [1, 2, 3], []);
@@ -136,7 +150,7 @@ describe('Replicator', () => {
   });
 
   it('a joiner is ready once the members it waits for leave, or after the bulk timeout', () => {
-    const c = new Replicator(3, () => []);
+    const c = new Replicator(3, () => [], () => []);
     c.membersChanged(0, [1, 2, 3], [1, 2, 3], []);
     expect(c.ready).toBe(false);
     const out = c.onSync(10, 1, BULK_END_APP, 0, 1, new Uint8Array(0));
@@ -146,16 +160,16 @@ describe('Replicator', () => {
     expect(left.find((o) => o.kind === 'ready')).toMatchObject({ timedOut: false });
     expect(c.ready).toBe(true);
 
-    const d = new Replicator(4, () => []);
+    const d = new Replicator(4, () => [], () => []);
     d.membersChanged(0, [1, 4], [1, 4], []);
     expect(d.tick(DEFAULT_REPLICATOR_OPTIONS.bulkTimeoutMs - 1).some((o) => o.kind === 'ready')).toBe(false);
     expect(d.tick(DEFAULT_REPLICATOR_OPTIONS.bulkTimeoutMs).find((o) => o.kind === 'ready')).toMatchObject({ timedOut: true });
   });
 
   it('the first member is ready at once; an older version never replaces a newer one', () => {
-    const a = new Replicator(1, () => []);
+    const a = new Replicator(1, () => [], () => []);
     expect(a.membersChanged(0, [1], [1], []).some((o) => o.kind === 'ready')).toBe(true);
-    const b = new Replicator(2, () => []);
+    const b = new Replicator(2, () => [], () => []);
     b.onSync(0, 1, APP, 3, 1, encodeRecords([{ key: 'k', version: 5, body: Uint8Array.of(5) }]));
     b.onSync(1, 1, APP, 3, 2, encodeRecords([{ key: 'k', version: 4, body: Uint8Array.of(4) }]));
     expect(b.records(APP, 3)[0]?.body).toEqual(Uint8Array.of(5));
@@ -164,8 +178,21 @@ describe('Replicator', () => {
     expect(b.counters.get('drop.malformed')).toBe(1);
   });
 
+  it('an owner keeps no copy of its own records; a record it takes over continues its version', () => {
+    const a = new Replicator(1, () => [7], () => []);
+    a.onSync(0, 2, APP, 7, 1, encodeRecords([{ key: 'k', version: 9, body: Uint8Array.of(1) }]));
+    expect(a.records(APP, 7)).toHaveLength(1);
+    a.membersChanged(0, [1, 2], [1, 2], []);
+    a.publish(1, APP, 7, 'k', Uint8Array.of(2)); // taken over: the replica becomes the live session
+    expect(a.records(APP, 7)).toHaveLength(0);
+    const sent = a.flush(1).find((o) => o.kind === 'sync');
+    if (sent?.kind !== 'sync') throw new Error('nothing sent');
+    const d = decodeRecords(sent.payload);
+    expect(d.ok && d.value[0]).toEqual({ key: 'k', version: 10, body: Uint8Array.of(2) });
+  });
+
   it('gives up on a peer that never acknowledges, bounded in time', () => {
-    const a = new Replicator(1, () => []);
+    const a = new Replicator(1, () => [], () => []);
     a.membersChanged(0, [1, 2], [1, 2], []);
     a.publish(0, APP, 1, 'k', Uint8Array.of(1));
     a.flush(0);

@@ -43,8 +43,13 @@ export class IpsecApp implements ClusterApplication {
     if (released > 0) this.log('ipsec.released', { units: units.length, sas: released });
   }
 
+  /** The unit's live SAs as records (a joiner's bulk sync). */
+  exportOwned(unit: UnitId): { app: number; key: string; body: Uint8Array }[] {
+    return this.handler.exportUnit(this.now(), unit).map((r) => ({ app: IPSEC_APP, ...r }));
+  }
+
   exportEssential(unit: UnitId): Uint8Array[] {
-    return this.replicas.records(IPSEC_APP, unit).flatMap((r) => (r.body === null ? [] : [r.body]));
+    return this.handler.exportUnit(this.now(), unit).map((r) => r.body);
   }
 
   importEssential(unit: UnitId, records: readonly Uint8Array[]): void {

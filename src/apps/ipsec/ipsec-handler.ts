@@ -264,6 +264,15 @@ export class IpsecHandler implements TunnelHandler {
     r.dirty.clear();
   }
 
+  /** The unit's SAs (established and half-open) as replication records, from their live state. */
+  exportUnit(now: number, unit: UnitId): { key: string; body: Uint8Array }[] {
+    const out: { key: string; body: Uint8Array }[] = [];
+    for (const sa of this.responder.state.sas.values()) {
+      if (sa.unit === unit && sa.state !== 'rekeyed') out.push({ key: sa.spiKey, body: encodeSaSnapshot(snapshotOf(sa, now)) });
+    }
+    return out;
+  }
+
   /** Takeover: the unit's SAs rebuilt from their records; their clients' next packets are served here. */
   adopt(now: number, records: readonly { body: Uint8Array | null; receivedAt: number }[]): number {
     let adopted = 0;
@@ -276,10 +285,14 @@ export class IpsecHandler implements TunnelHandler {
       }
       const sa = restoreSa(this.deps, snap.value, now, rec.receivedAt);
       this.responder.adopt(sa);
+      // Published again under this owner: every other member (the old owner too, which kept no
+      // copy of its own sessions) then holds the SA with the jumped sequence numbers.
+      this.responder.dirty.add(sa);
       for (const child of sa.children) this.bind(sa, child); // the last (newest) child carries outbound traffic
       adopted++;
       this.sink.event('ipsec.adopted', { spi: sa.spiKey, peer: sa.peerName, unit: sa.unit, children: sa.children.length, vip: sa.virtualAddress === null ? null : formatIpv4(sa.virtualAddress) });
     }
+    this.publish(now);
     return adopted;
   }
 
