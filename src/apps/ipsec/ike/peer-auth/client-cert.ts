@@ -193,7 +193,7 @@ export function verifyClientChain(chainDer: readonly Uint8Array[], trust: Client
 }
 
 /** Chains verified recently: a client reconnecting (or rekeying by reauthentication) is not parsed again. */
-export const CHAIN_CACHE_SIZE = 4096;
+export const CHAIN_CACHE_SIZE = 512;
 
 /** The client trust configuration parsed once: CAs, CRLs (signatures checked) and the revoked list. */
 export class ClientTrustStore {
