@@ -381,20 +381,14 @@ export class ClusterHost {
 
   /** A tunnel handler's outputs as frames: its datagrams from the cluster address, its clients' packets routed on. */
   private tunnelOutputs(now: number, outputs: readonly TunnelOutput[]): HostEffect[] {
-    if (outputs.length === 0) return NONE;
-    const out: HostEffect[] = [];
     const from = this.outer.cfg.address;
-    for (const o of outputs) {
-      if (o.kind === 'udp') {
-        const udp = encodeUdp({ srcPort: o.localPort, dstPort: o.to.port, payload: o.payload }, { src: from, dst: o.to.ip });
-        out.push(...this.send(now, from, o.to.ip, IP_PROTOCOL.UDP, udp));
-      } else if (o.kind === 'ip') {
-        out.push(...this.send(now, from, o.to, o.protocol, o.payload));
-      } else {
-        out.push(...this.decapsulated(now, o.packet));
-      }
-    }
-    return out;
+    return outputs.flatMap((o) =>
+      o.kind === 'udp'
+        ? this.send(now, from, o.to.ip, IP_PROTOCOL.UDP, encodeUdp({ srcPort: o.localPort, dstPort: o.to.port, payload: o.payload }, { src: from, dst: o.to.ip }))
+        : o.kind === 'ip'
+          ? this.send(now, from, o.to, o.protocol, o.payload)
+          : this.decapsulated(now, o.packet),
+    );
   }
 
   /** A client's packet out of its tunnel: routed like a forwarded packet (TTL−1), never to the cluster's own addresses. */

@@ -31,7 +31,7 @@ export interface IpsecConfig {
   privateKey: KeyObject;
   /** CAs clients' certificates must chain to, and revocation. */
   trust: ClientTrust;
-  /** Client identities allowed (formatIdentity syntax; "*" or absent: any the CA certified). */
+  /** Client identities allowed (formatIdentity syntax; "*" or absent: every identity the CA certified). */
   allowedIdentities?: readonly string[];
   psk: readonly PskEntry[];
   /** In our order of preference. */
