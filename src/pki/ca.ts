@@ -2,6 +2,7 @@
  * Certificate authorities for a cluster: a self-signed root, intermediates
  * below it, and the TrustConfig that names the root.
  */
+import type { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type { TrustConfig } from '../cluster/auth/trust.js';
 import {
@@ -91,6 +92,29 @@ export async function makeCa(opts: CaOptions): Promise<CaBundle> {
 }
 
 /** A CA issued by `parent` (a root or another intermediate). */
+/** What every certificate a CA issues has in common: its subject, dates, key and extensions, signed by `issuer`. */
+export interface IssueRequest extends Validity {
+  serial: string;
+  commonName: string;
+  organization: string;
+  publicKey: webcrypto.CryptoKey;
+  extensions: x509.Extension[];
+}
+
+export async function signByCa(issuer: CaBundle, r: IssueRequest): Promise<x509.X509Certificate> {
+  return x509.X509CertificateGenerator.create({
+    serialNumber: r.serial,
+    subject: `CN=${r.commonName}, O=${r.organization}`,
+    issuer: issuer.cert.subjectName,
+    notBefore: r.notBefore,
+    notAfter: r.notAfter,
+    signingAlgorithm: signingAlgorithm(issuer.keyType),
+    publicKey: r.publicKey,
+    signingKey: issuer.keys.privateKey,
+    extensions: r.extensions,
+  });
+}
+
 export async function makeIntermediate(parent: CaBundle, opts: CaOptions): Promise<CaBundle> {
   const keyType = opts.keyType ?? DEFAULT_KEY_TYPE;
   checkKeyType(keyType, opts.allowUnsupportedKey);
@@ -98,15 +122,13 @@ export async function makeIntermediate(parent: CaBundle, opts: CaOptions): Promi
   const organization = opts.organization ?? parent.organization;
   const keys = await generateKeyPair(keyType);
   const serial = opts.serial ?? randomSerial();
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial,
-    subject: `CN=${name}, O=${organization}`,
-    issuer: parent.cert.subjectName,
+  const cert = await signByCa(parent, {
+    serial,
+    commonName: name,
+    organization,
     notBefore: opts.notBefore,
     notAfter: opts.notAfter,
-    signingAlgorithm: signingAlgorithm(parent.keyType),
     publicKey: keys.publicKey,
-    signingKey: parent.keys.privateKey,
     extensions: await caExtensions(keys, opts, parent),
   });
   const der = derOf(cert);

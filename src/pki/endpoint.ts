@@ -7,8 +7,8 @@
 import { KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { normaliseSerial } from '../cluster/auth/trust.js';
-import type { CaBundle } from './ca.js';
-import { derOf, generateKeyPair, randomSerial, signingAlgorithm, type KeyType } from './keys.js';
+import { signByCa, type CaBundle } from './ca.js';
+import { derOf, generateKeyPair, randomSerial, type KeyType } from './keys.js';
 import { certificatePem, privateKeyPem } from './pem.js';
 import type { Validity } from './validity.js';
 
@@ -75,15 +75,13 @@ export async function issueEndpoint(ca: CaBundle, opts: EndpointOptions): Promis
     await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey),
   ];
   if (san.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(san));
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial,
-    subject: `CN=${opts.commonName}, O=${opts.organization ?? issuer.organization}`,
-    issuer: issuer.cert.subjectName,
+  const cert = await signByCa(issuer, {
+    serial,
+    commonName: opts.commonName,
+    organization: opts.organization ?? issuer.organization,
     notBefore: opts.notBefore,
     notAfter: opts.notAfter,
-    signingAlgorithm: signingAlgorithm(issuer.keyType),
     publicKey: keys.publicKey,
-    signingKey: issuer.keys.privateKey,
     extensions,
   });
   const certDer = derOf(cert);

@@ -7,8 +7,8 @@ import * as x509 from '@peculiar/x509';
 import { normaliseSerial, type MemberCredentials } from '../cluster/auth/trust.js';
 import type { MemberId } from '../cluster/types.js';
 import { parseIpv4 } from '../lib/ipv4.js';
-import type { CaBundle } from './ca.js';
-import { DEFAULT_KEY_TYPE, checkKeyType, derOf, generateKeyPair, randomSerial, signingAlgorithm, type AnyKeyType } from './keys.js';
+import { signByCa, type CaBundle } from './ca.js';
+import { DEFAULT_KEY_TYPE, checkKeyType, derOf, generateKeyPair, randomSerial, type AnyKeyType } from './keys.js';
 import type { Validity } from './validity.js';
 
 export const DEFAULT_DNS_DOMAIN = 'shoal.test';
@@ -62,15 +62,13 @@ export async function issueMember(ca: CaBundle, opts: MemberOptions): Promise<Me
   const usages = opts.keyUsage === 'no-digital-signature' ? encipher : x509.KeyUsageFlags.digitalSignature | encipher;
   const san: x509.JsonGeneralNames = [{ type: 'dns', value: `${opts.cn}.${opts.dnsDomain ?? DEFAULT_DNS_DOMAIN}` }];
   if (opts.ipSan ?? true) san.push({ type: 'ip', value: opts.ip });
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial,
-    subject: `CN=${opts.cn}, O=${opts.organization ?? issuer.organization}`,
-    issuer: issuer.cert.subjectName,
+  const cert = await signByCa(issuer, {
+    serial,
+    commonName: opts.cn,
+    organization: opts.organization ?? issuer.organization,
     notBefore: opts.notBefore,
     notAfter: opts.notAfter,
-    signingAlgorithm: signingAlgorithm(issuer.keyType),
     publicKey: keys.publicKey,
-    signingKey: issuer.keys.privateKey,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(usages, true),

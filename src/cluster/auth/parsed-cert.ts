@@ -61,6 +61,22 @@ export function parseCert(der: Uint8Array): ParsedCert | string {
   }
 }
 
+/** A certificate's validity window (ParsedCert has one; a cached verification keeps them). */
+export interface ValidityWindow {
+  name: string;
+  notBefore: number;
+  notAfter: number;
+}
+
+/** The first certificate not valid at `now` (wall-clock ms), with why; null when all are. */
+export function datesProblem(windows: readonly ValidityWindow[], now: number): { problem: 'not-yet-valid' | 'expired'; detail: string } | null {
+  for (const w of windows) {
+    if (now < w.notBefore) return { problem: 'not-yet-valid', detail: `${w.name} is valid from ${new Date(w.notBefore).toISOString()}` };
+    if (now > w.notAfter) return { problem: 'expired', detail: `${w.name} expired ${new Date(w.notAfter).toISOString()}` };
+  }
+  return null;
+}
+
 /** Every certificate of a chain parsed, or why one could not be (naming its position). */
 export function parseCerts(chain: readonly Uint8Array[]): ParsedCert[] | string {
   const certs: ParsedCert[] = [];

@@ -10,7 +10,7 @@ import { KeyUsageFlags } from '@peculiar/x509';
 import { ShoalError } from '../../lib/errors.js';
 import { formatIpv4 } from '../../lib/ipv4.js';
 import { describeKey, keyKindOf } from './key-kind.js';
-import { isIssuedBy, parseCert, parseCerts, sha256Hex } from './parsed-cert.js';
+import { datesProblem, isIssuedBy, parseCert, parseCerts, sha256Hex, type ValidityWindow } from './parsed-cert.js';
 import type { ParsedCert } from './parsed-cert.js';
 import { normaliseSerial } from './trust.js';
 import type { CertProblem, TrustConfig, VerifiedPeer } from './trust.js';
@@ -33,11 +33,7 @@ interface PreparedTrust {
 }
 
 /** One certificate's validity window, kept so a cached verification can re-check dates. */
-interface Window {
-  name: string;
-  notBefore: number;
-  notAfter: number;
-}
+type Window = ValidityWindow;
 
 type Failure = { ok: false; problem: CertProblem; detail: string };
 
@@ -90,15 +86,8 @@ function buildPath(certs: ParsedCert[], anchors: ParsedCert[]): ParsedCert[] | n
 }
 
 function checkDates(windows: Window[], wallNow: number): Failure | null {
-  for (const w of windows) {
-    if (wallNow < w.notBefore) {
-      return fail('not-yet-valid', `${w.name} is valid from ${new Date(w.notBefore).toISOString()}`);
-    }
-    if (wallNow > w.notAfter) {
-      return fail('expired', `${w.name} expired ${new Date(w.notAfter).toISOString()}`);
-    }
-  }
-  return null;
+  const d = datesProblem(windows, wallNow);
+  return d === null ? null : fail(d.problem, d.detail);
 }
 
 /** The CA rules for every issuer in the path (intermediates and the anchor). */

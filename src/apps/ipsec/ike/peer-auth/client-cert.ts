@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { KeyUsageFlags } from '@peculiar/x509';
-import { isIssuedBy, parseCert, parseCerts, type ParsedCert } from '../../../../cluster/auth/parsed-cert.js';
+import { datesProblem, isIssuedBy, parseCert, parseCerts, type ParsedCert } from '../../../../cluster/auth/parsed-cert.js';
 import { normaliseSerial } from '../../../../cluster/auth/trust.js';
 import { clientKeyType, subjectDerOf, subjectFacts, type ClientLeaf } from './cert-facts.js';
 import { bytesEqual } from '../../../../wire/der.js';
@@ -123,11 +123,8 @@ function checkRevoked(path: ParsedCert[], anchor: Anchor, trust: Prepared): Fail
 }
 
 function checkDates(path: ParsedCert[], now: number): Failure | null {
-  for (const c of path) {
-    if (now < c.notBefore) return fail('not-yet-valid', `${c.name} is valid from ${new Date(c.notBefore).toISOString()}`);
-    if (now > c.notAfter) return fail('expired', `${c.name} expired ${new Date(c.notAfter).toISOString()}`);
-  }
-  return null;
+  const d = datesProblem(path, now);
+  return d === null ? null : fail(d.problem, d.detail);
 }
 
 function checkIssuers(path: ParsedCert[]): Failure | null {
