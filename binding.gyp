@@ -1,5 +1,5 @@
 {
-  # Shoal's TUN/TAP addon (src/ports/tap-linux.ts loads build/Release/tuntap.node).
+  # Shoal's native addons: the TUN/TAP binding (src/ports/tap-linux.ts) and ESP crypto.
   # Built by node-gyp at install time; plain C against node_api.h and uv.h.
   "targets": [
     {
@@ -13,6 +13,14 @@
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"]
+    },
+    {
+      # ESP transforms on long-lived OpenSSL contexts (src/apps/ipsec/esp/ciphers-native.ts).
+      # Links against the OpenSSL inside the node binary, whose headers ship with Node.
+      "target_name": "espcrypto",
+      "sources": ["native/espcrypto/espcrypto.c"],
+      "defines": ["NAPI_VERSION=8", "OPENSSL_API_COMPAT=0x10100000L"],
+      "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-deprecated-declarations", "-Werror=implicit-function-declaration"]
     }
   ]
 }

@@ -17,10 +17,8 @@
  * fd on the same interface. The interface goes away when its last queue closes.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ShoalError } from '../lib/errors.js';
+import { addonFile, requireAddon } from '../lib/native-addon.js';
 import { DEFAULT_MAX_FRAME, FrameBatch, MAX_FRAME, type Frame, type TapDevice, type TapKind, type TapStats } from './tap.js';
 
 declare const handleBrand: unique symbol;
@@ -61,22 +59,12 @@ export interface LinuxTapOptions {
 
 const IFNAMSIZ = 16;
 
-/** The package root: the nearest directory above this file holding binding.gyp. */
-function packageRoot(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'binding.gyp'))) return dir;
-    dir = dirname(dir);
-  }
-  return undefined;
-}
-
 /**
  * Load the addon (Node caches it after the first load). Throws a ShoalError
  * coded TAP_ADDON_MISSING when it is not built or does not load.
  */
 export function loadTuntapAddon(path?: string): TuntapAddon {
-  const file = path ?? join(packageRoot() ?? '.', 'build', 'Release', 'tuntap.node');
+  const file = path ?? addonFile('tuntap');
   if (!existsSync(file)) {
     throw new ShoalError(
       'TAP_ADDON_MISSING',
@@ -85,7 +73,7 @@ export function loadTuntapAddon(path?: string): TuntapAddon {
     );
   }
   try {
-    return createRequire(import.meta.url)(file) as TuntapAddon;
+    return requireAddon(file) as TuntapAddon;
   } catch (cause) {
     throw new ShoalError('TAP_ADDON_MISSING', `the TUN/TAP addon at ${file} does not load: ${String(cause)}; run \`npm rebuild\``, {
       cause,

@@ -22,6 +22,11 @@
  * ciphertext, with the ESN high bits appended (not sent) (RFC 4303 §3.3.2.1).
  *
  * open() never throws on packet content: a failed check is null.
+ *
+ * Two engines do the work: the espcrypto addon (ciphers-native.ts: OpenSSL
+ * contexts kept per SA, the default when it is built) and node:crypto (a
+ * cipher object per packet: ~5× the CPU, kept as the fallback and as the
+ * reference the addon is tested against).
  */
 import {
   createCipheriv,
@@ -37,6 +42,7 @@ import {
 } from 'node:crypto';
 import type { RandomSource } from '../../../lib/random.js';
 import { ESP_HEADER_LENGTH, writeU32 } from '../../../wire/esp.js';
+import { espCryptoAddon, NativeAeadTransform, NativeCbcHmacTransform } from './ciphers-native.js';
 
 export type EspIntegrity = 'hmac-sha2-256-128' | 'hmac-sha2-384-192' | 'hmac-sha2-512-256';
 
@@ -72,23 +78,35 @@ const HMAC: Record<EspIntegrity, { hash: string; keyLength: number; icvLength: n
   'hmac-sha2-512-256': { hash: 'sha512', keyLength: 64, icvLength: 32 },
 };
 
+/** 'auto': the addon when it is built, else node:crypto. */
+export type EspEngine = 'auto' | 'native' | 'node';
+
 /** Validates the key lengths (a configuration error throws RangeError here, never on the packet path). */
-export function createEspTransform(spec: EspTransformSpec, random: RandomSource): EspTransform {
+export function createEspTransform(spec: EspTransformSpec, random: RandomSource, engine: EspEngine = 'auto'): EspTransform {
+  const addon = engine === 'node' ? null : espCryptoAddon();
+  if (engine === 'native' && addon === null) throw new RangeError('the espcrypto addon is not built (run `npm rebuild`)');
   switch (spec.encryption) {
     case 'aes-gcm-16': {
       const bits = (spec.key.length - SALT_LENGTH) * 8;
       if (bits !== 128 && bits !== 192 && bits !== 256) throw new RangeError(`AES-GCM key material of ${spec.key.length} bytes: 20, 28 or 36 (key ‖ salt)`);
-      return new AeadTransform(`aes-${bits}-gcm-16`, `aes-${bits}-gcm` as 'aes-128-gcm', spec.key);
+      const name = `aes-${bits}-gcm-16`;
+      const cipher = `aes-${bits}-gcm` as const;
+      return addon ? new NativeAeadTransform(addon, name, cipher, spec.key) : new AeadTransform(name, cipher, spec.key);
     }
     case 'chacha20-poly1305':
       if (spec.key.length !== 32 + SALT_LENGTH) throw new RangeError(`ChaCha20-Poly1305 key material of ${spec.key.length} bytes: 36 (key ‖ salt)`);
-      return new AeadTransform('chacha20-poly1305', 'chacha20-poly1305', spec.key);
+      return addon
+        ? new NativeAeadTransform(addon, 'chacha20-poly1305', 'chacha20-poly1305', spec.key)
+        : new AeadTransform('chacha20-poly1305', 'chacha20-poly1305', spec.key);
     case 'aes-cbc': {
       const bits = spec.key.length * 8;
       if (bits !== 128 && bits !== 192 && bits !== 256) throw new RangeError(`AES-CBC key of ${spec.key.length} bytes: 16, 24 or 32`);
       const mac = HMAC[spec.integrity];
       if (spec.integrityKey.length !== mac.keyLength) throw new RangeError(`${spec.integrity} key of ${spec.integrityKey.length} bytes: ${mac.keyLength}`);
-      return new CbcHmacTransform(`aes-${bits}-cbc`, spec.key, spec.integrity, spec.integrityKey, random);
+      const cipher = `aes-${bits}-cbc`;
+      return addon
+        ? new NativeCbcHmacTransform(addon, `${cipher}/${spec.integrity}`, cipher, spec.key, mac.hash, spec.integrityKey, mac.icvLength, random)
+        : new CbcHmacTransform(cipher, spec.key, spec.integrity, spec.integrityKey, random);
     }
   }
 }
