@@ -380,11 +380,17 @@ export class ClusterHost {
   }
 
   /** A tunnel handler's outputs as frames: its datagrams from the cluster address, its clients' packets routed on. */
-  private tunnelOutputs(now: number, outputs: readonly TunnelOutput[]): HostEffect[] {
+  tunnelOutputs(now: number, outputs: readonly TunnelOutput[]): HostEffect[] {
     const from = this.outer.cfg.address;
     return outputs.flatMap((o) =>
       o.kind === 'udp'
-        ? this.send(now, from, o.to.ip, IP_PROTOCOL.UDP, encodeUdp({ srcPort: o.localPort, dstPort: o.to.port, payload: o.payload }, { src: from, dst: o.to.ip }))
+        ? this.send(
+            now,
+            from,
+            o.to.ip,
+            IP_PROTOCOL.UDP,
+            encodeUdp({ srcPort: o.localPort, dstPort: o.to.port, payload: o.payload }, { src: from, dst: o.to.ip }, { checksum: o.checksum ?? true }),
+          )
         : o.kind === 'ip'
           ? this.send(now, from, o.to, o.protocol, o.payload)
           : this.decapsulated(now, o.packet),

@@ -14,8 +14,12 @@ export interface Endpoint {
 }
 
 export type TunnelOutput =
-  /** A UDP datagram from the cluster address's `localPort`. */
-  | { kind: 'udp'; localPort: number; to: Endpoint; payload: Uint8Array }
+  /**
+   * A UDP datagram from the cluster address's `localPort`. `checksum: false`
+   * sends 0 ("none"), for payloads that carry their own integrity check
+   * (ESP in UDP: RFC 3948 §2.1 says SHOULD).
+   */
+  | { kind: 'udp'; localPort: number; to: Endpoint; payload: Uint8Array; checksum?: false }
   /** A raw IP payload (ESP, GRE) from the cluster address. */
   | { kind: 'ip'; protocol: number; to: Ipv4; payload: Uint8Array }
   /** A decapsulated packet from a client: routed on (TTL−1) like any forwarded packet. */

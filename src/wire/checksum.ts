@@ -42,8 +42,17 @@ export function onesSum(bytes: Uint8Array, start = 0, end = bytes.length, initia
     throw new RangeError(`checksum range [${start}, ${end}) outside a ${bytes.length}-byte buffer`);
   }
   let sum = initial;
-  const last = end - 1;
   let i = start;
+  // Big-endian 32-bit words: a word hi‖lo is hi·2^16 + lo ≡ hi + lo (mod 2^16 − 1), so
+  // summing them and folding at the end gives the 16-bit result in half the steps
+  // (the packet path checksums every UDP datagram it receives).
+  const words = (end - start) >>> 2;
+  if (words >= 8) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset + start, words * 4);
+    for (let k = 0; k < words * 4; k += 4) sum += view.getUint32(k);
+    i += words * 4;
+  }
+  const last = end - 1;
   for (; i < last; i += 2) sum += (bytes[i]! << 8) | bytes[i + 1]!;
   if (i === last) sum += bytes[i]! << 8;
   return sum;

@@ -172,3 +172,26 @@ describe('outer host', () => {
     expect(h.nextWakeAt()).toBe(Infinity);
   });
 });
+
+describe('tunnel outputs', () => {
+  function udpOut(effects: HostEffect[]): { checksumField: number; valid: boolean } {
+    const [frame] = frames(effects);
+    const e = decodeEthernet(frame!);
+    if (!e.ok) throw new Error('not a frame');
+    const d = decodeIpv4(e.value.payload);
+    if (!d.ok) throw new Error('not IPv4');
+    const u = decodeUdp(d.value.payload, { src: d.value.header.src, dst: d.value.header.dst });
+    return { checksumField: (d.value.payload[6]! << 8) | d.value.payload[7]!, valid: u.ok };
+  }
+
+  it('a UDP output carries a valid checksum unless the handler says its payload protects itself (ESP in UDP: 0)', () => {
+    const h = host('unicast', { mine: true, master: true });
+    knowRouter(h);
+    const base = { kind: 'udp', localPort: 4500, to: { ip: CLIENT, port: 40500 }, payload: Uint8Array.from([1, 2, 3, 4, 5]) } as const;
+    const checked = udpOut(h.tunnelOutputs(0, [base]));
+    expect(checked.checksumField).not.toBe(0);
+    expect(checked.valid).toBe(true);
+    const none = udpOut(h.tunnelOutputs(0, [{ ...base, checksum: false }]));
+    expect(none).toEqual({ checksumField: 0, valid: true });
+  });
+});

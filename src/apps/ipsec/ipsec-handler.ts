@@ -204,7 +204,8 @@ export class IpsecHandler implements TunnelHandler {
     }
     this.count('esp.out');
     const sa = bound.sa;
-    if (sa.natPeer || sa.localPort === NAT_T_PORT) return [{ kind: 'udp', localPort: NAT_T_PORT, to: sa.peer, payload: esp }];
+    // the ICV protects ESP; RFC 3948 §2.1: the UDP checksum SHOULD be zero
+    if (sa.natPeer || sa.localPort === NAT_T_PORT) return [{ kind: 'udp', localPort: NAT_T_PORT, to: sa.peer, payload: esp, checksum: false }];
     return [{ kind: 'ip', protocol: PROTO_ESP, to: sa.peer.ip, payload: esp }];
   }
 

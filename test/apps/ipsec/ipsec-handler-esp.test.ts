@@ -62,12 +62,12 @@ describe('ESP in', () => {
     });
   }
 
-  it('behind a NAT, toClient answers in UDP 4500 to the NAT-mapped port', () => {
+  it('behind a NAT, toClient answers in UDP 4500 to the NAT-mapped port, without a UDP checksum (RFC 3948 §2.1)', () => {
     const s = established({ pretendNat: true }, 3);
     const back = innerPacket(INSIDE_HOST, s.vip, 'to the NAT');
     const out = s.handler.toClient(s.clock.now, s.sa.unit, s.vip, back)!;
     expect(out).toHaveLength(1);
-    expect(out[0]).toMatchObject({ kind: 'udp', localPort: 4500, to: { ip: CLIENT, port: 40500 } });
+    expect(out[0]).toMatchObject({ kind: 'udp', localPort: 4500, to: { ip: CLIENT, port: 40500 }, checksum: false });
     const opened = s.child.decrypt(s.clock.now, out[0]!.kind === 'udp' ? out[0]!.payload : new Uint8Array(0));
     expect(opened.ok && Buffer.from(opened.packet).equals(Buffer.from(back))).toBe(true);
   });
