@@ -6,10 +6,11 @@
  *   {
  *     "cluster":  { "name": "lab", "configVersion": 1 },
  *     "member":   { "address": "198.18.3.11", "certificate": "m1.pem", "key": "m1.key" },
- *     "trust":    { "ca": ["ca.pem"], "allowedMembers": ["member-1"], "revokedSerials": [] },
+ *     "trust":    { "ca": ["ca.pem"], "allowedMembers": ["member-1"], "revokedSerials": [], "crl": ["crl.pem"] },
  *     "interconnect": { "group": "239.255.83.72", "port": 5400 },
  *     "admin":    { "socket": "/run/shoal/m1.sock" },
  *     "log":      { "level": "info" },
+ *     "metrics":  { "listen": "127.0.0.1:9105" },
  *     "timing":   { "watchdogMs": 200 },
  *     "outer":    { "tap": "tapo", "mode": "unicast", "address": "198.18.1.10",
  *                   "subnet": "198.18.1.0/24", "gateway": "198.18.1.1", "mtu": 1500 },
@@ -40,10 +41,14 @@ export interface DaemonConfig {
   caPaths: string[];
   allowedMembers?: string[];
   revokedSerials: string[];
+  /** trust.crl: CRL files of the cluster CA, re-read when they change (src/daemon/member-revocation.ts). */
+  crlPaths: string[];
   group: string;
   port: number;
   adminSocket: string;
   logLevel: LogLevel;
+  /** Where Prometheus metrics are served (GET /metrics); none when absent. */
+  metrics?: { host: string; port: number };
   timing: MembershipTiming;
   outer?: OuterConfig;
   inner?: InnerConfig;
@@ -131,6 +136,7 @@ export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => stri
   const admin = obj(root.admin, 'admin', true);
   const log = obj(root.log, 'log', true);
   const timing = obj(root.timing, 'timing', true);
+  const metrics = root.metrics === undefined ? undefined : parseMetrics(obj(root.metrics, 'metrics'));
 
   const group = ipv4(ic, 'group', 'interconnect', DEFAULT_GROUP);
   const first = parseIpv4(group) >>> 24;
@@ -154,6 +160,7 @@ export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => stri
   const ipsec = root.ipsec === undefined ? undefined : parseIpsecSection(root.ipsec, resolvePath);
   if (ipsec && !inner) bad('ipsec', 'needs "outer" and "inner" sections (tunnels end on the inside)');
   return {
+    ...(metrics ? { metrics } : {}),
     ...(ipsec ? { ipsec } : {}),
     ...(outer ? { outer } : {}),
     ...(inner ? { inner } : {}),
@@ -166,12 +173,29 @@ export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => stri
     caPaths: ca.map(resolvePath),
     allowedMembers: strings(trust, 'allowedMembers', 'trust', true),
     revokedSerials: strings(trust, 'revokedSerials', 'trust', true) ?? [],
+    crlPaths: (strings(trust, 'crl', 'trust', true) ?? []).map(resolvePath),
     group,
     port: int(ic, 'port', 'interconnect', 1, 65535, DEFAULT_CONTROL_PORT),
     adminSocket: resolvePath(str(admin, 'socket', 'admin', DEFAULT_ADMIN_SOCKET)),
     logLevel: level as LogLevel,
     timing: t,
   };
+}
+
+/** `metrics.listen`: "address:port" on an IPv4 address of this box (a loopback or management one). */
+function parseMetrics(o: Obj): { host: string; port: number } {
+  for (const key of Object.keys(o)) if (key !== 'listen') bad(`metrics.${key}`, 'unknown setting (known: listen)');
+  const listen = str(o, 'listen', 'metrics');
+  const m = /^(.+):(\d{1,5})$/.exec(listen);
+  const host = m?.[1] ?? '';
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535) bad('metrics.listen', `'${listen}' is not an address:port like 127.0.0.1:9105`);
+  try {
+    parseIpv4(host);
+  } catch {
+    bad('metrics.listen', `'${host}' is not an IPv4 address`);
+  }
+  return { host, port };
 }
 
 function prefix(text: unknown, field: string, maxLen: number): { base: number; prefixLen: number } {

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import type { MemberCredentials, TrustConfig } from '../cluster/auth/trust.js';
 import { ShoalError } from '../lib/errors.js';
 import type { DaemonConfig } from './config.js';
+import type { CrlLog } from './crl-watch.js';
+import { MemberRevocation } from './member-revocation.js';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g;
 
@@ -31,10 +33,12 @@ export function readPrivateKey(path: string): KeyObject {
   }
 }
 
-export function loadCredentials(cfg: DaemonConfig): { credentials: MemberCredentials; trust: TrustConfig } {
+/** `log` hears when a changed trust.crl file is taken up or refused. */
+export function loadCredentials(cfg: DaemonConfig, log?: CrlLog): { credentials: MemberCredentials; trust: TrustConfig } {
   const chain = certificatesFromPem(readText(cfg.certificatePath, 'certificate'), cfg.certificatePath);
   const caCertificates = cfg.caPaths.flatMap((p) => certificatesFromPem(readText(p, 'CA certificate'), p));
   const trust: TrustConfig = { caCertificates, revokedSerials: cfg.revokedSerials };
   if (cfg.allowedMembers) trust.allowedMembers = cfg.allowedMembers;
+  if (cfg.crlPaths.length > 0) trust.revocation = new MemberRevocation(caCertificates, cfg.crlPaths, log);
   return { credentials: { chain, privateKey: readPrivateKey(cfg.keyPath) }, trust };
 }

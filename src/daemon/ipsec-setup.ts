@@ -7,10 +7,10 @@
 import { X509Certificate, createHash, createPublicKey } from 'node:crypto';
 import { createKeyExchange } from '../apps/ipsec/crypto/dh.js';
 import { createAuth, verifyAuth } from '../apps/ipsec/ike/peer-auth/auth-payload.js';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import type { IpsecConfig } from '../apps/ipsec/config.js';
 import { subjectFacts } from '../apps/ipsec/ike/peer-auth/cert-facts.js';
-import { ClientTrustStore } from '../apps/ipsec/ike/peer-auth/client-cert.js';
+import { ClientTrustStore, type ClientChainVerifier } from '../apps/ipsec/ike/peer-auth/client-cert.js';
 import { formatIdentity, identityPayload } from '../apps/ipsec/ike/peer-auth/identity.js';
 import { HANDSHAKES_PER_TURN, IpsecHandler, type SaEventSink } from '../apps/ipsec/ipsec-handler.js';
 import { espSaLines } from '../apps/ipsec/esp-key-export.js';
@@ -19,16 +19,9 @@ import { ShoalError } from '../lib/errors.js';
 import type { RandomSource } from '../lib/random.js';
 import type { Logger } from '../mgmt/log.js';
 import type { DaemonConfig } from './config.js';
+import { ReloadingClientTrust } from './client-trust-reload.js';
 import { certificatesFromPem, readPrivateKey, readText } from './credentials.js';
-
-/** A CRL file as DER: PEM ("X509 CRL") or raw DER. */
-function crlDer(path: string): Uint8Array[] {
-  const bytes = readFileSync(path);
-  const text = bytes.toString('latin1');
-  const blocks = [...text.matchAll(/-----BEGIN X509 CRL-----([A-Za-z0-9+/=\s]+)-----END X509 CRL-----/g)];
-  if (blocks.length === 0) return [new Uint8Array(bytes)];
-  return blocks.map((m) => new Uint8Array(Buffer.from((m[1] ?? '').replace(/\s+/g, ''), 'base64')));
-}
+import { readCrlFile } from './crl-watch.js';
 
 /** CERTREQ's certification authority field: SHA-1 of each CA's SubjectPublicKeyInfo (RFC 7296 §3.7). */
 function authorityHashes(cas: readonly Uint8Array[]): Uint8Array {
@@ -51,7 +44,7 @@ export function ipsecConfigFrom(config: DaemonConfig): IpsecConfig {
   }
   let trust;
   try {
-    trust = { caCertificates, crls: f.crlPaths.flatMap(crlDer), revokedSerials: f.revokedSerials };
+    trust = { caCertificates, crls: f.crlPaths.flatMap((p) => readCrlFile(p).crls), revokedSerials: f.revokedSerials };
     new ClientTrustStore(trust); // refuse an unusable CA or CRL now, not at the first client
   } catch (e) {
     throw new ShoalError('BAD_CREDENTIALS', `ipsec client trust: ${e instanceof Error ? e.message : String(e)}`);
@@ -91,7 +84,7 @@ export function ipsecConfigFrom(config: DaemonConfig): IpsecConfig {
  * member joins, not inside the first client's IKE_AUTH, where it held the
  * event loop long enough for the cluster's watchdogs to fire.
  */
-function warmUp(c: IpsecConfig, trust: ClientTrustStore, random: RandomSource, wallNow: () => number): void {
+function warmUp(c: IpsecConfig, trust: ClientChainVerifier, random: RandomSource, wallNow: () => number): void {
   trust.verify(c.certificateChain, wallNow());
   const octets = random.bytes(64);
   const own = createAuth(octets, { kind: 'private-key', key: c.privateKey, peerHashes: [2] });
@@ -113,7 +106,12 @@ export function makeIpsecHandler(config: DaemonConfig, logger: Logger, random: R
     },
     childDown: (sa, child) => logger.log('info', 'ipsec.child-down', { spi: sa.spiKey, spiIn: child.spiIn.toString(16) }),
   };
-  const trustStore = new ClientTrustStore(c.trust);
+  // With CRL files, a store rebuilt when they change: `shoal pki revoke` + a copied crl.pem refuses the client at its next IKE_AUTH.
+  const crlPaths = config.ipsec?.crlPaths ?? [];
+  const trustStore: ClientChainVerifier =
+    crlPaths.length > 0
+      ? new ReloadingClientTrust({ caCertificates: c.trust.caCertificates, revokedSerials: c.trust.revokedSerials ?? [] }, crlPaths, (level, event, fields) => logger.log(level, event, fields))
+      : new ClientTrustStore(c.trust);
   warmUp(c, trustStore, random, wallNow);
   if (keysFile) logger.log('warn', 'ipsec.esp-keys-exported', { file: keysFile, note: 'debug only: ESP keys are written in clear' });
   return new IpsecHandler(

@@ -2,19 +2,20 @@
  * What a lab member daemon needs on disk before it can start: a certificate
  * from the lab's throwaway development CA, and its configuration file.
  *
- * The CA is made on first use and its key kept (pki/ca.key), so a lab that
- * grows (`shoal lab add`) issues the new member's certificate from the same CA
- * the running members trust. Each member's configuration names its
- * certificate, the CA, the interconnect, its admin socket and how frames for
- * the cluster address reach it (the lab mode).
+ * The lab's pki/ directory is a CA store (src/pki/store.ts, the one
+ * `shoal pki` uses), made on first use with the development mark, so a lab
+ * that grows (`shoal lab add`) issues the new member's certificate from the
+ * same CA the running members trust, and `shoal pki revoke --dir <lab>/pki`
+ * works on a lab. The store's issued/<name> files are also written under the
+ * lab's own names (m<i>.pem …), which the configurations and tests use. Each
+ * member's configuration names its certificate, the CA, the interconnect,
+ * its admin socket and how frames for the cluster address reach it.
  */
-import { createPrivateKey, KeyObject, webcrypto } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { certificatesFromPem } from '../daemon/credentials.js';
 import { ShoalError } from '../lib/errors.js';
-import type { CaBundle, MemberBundle } from '../pki/dev-pki.js';
+import type { CaBundle } from '../pki/ca.js';
 import { ensureIpsecPki, LAB_IPSEC } from './ipsec-pki.js';
 import { mkdirPrivate, writePrivate, writePublic, type MemberLayout } from './members-files.js';
 import { CLUSTER, LAB_ADDRESSES, MEMBER_DEVICES, memberAddress } from './plan.js';
@@ -24,9 +25,8 @@ export const LAB_MODES = ['unicast', 'multicast', 'forwarding'] as const;
 export type LabMode = (typeof LAB_MODES)[number];
 export const DEFAULT_LAB_MODE: LabMode = 'unicast';
 
-const DAY_MS = 86_400_000;
-const PKI_VALID_DAYS = 30;
-const DEV_KEY_TYPE = 'ec-p256';
+/** Lifetime of the lab's CA and of everything it issues. */
+export const LAB_PKI_DAYS = 30;
 const DEV_CA_NAME = 'Shoal Lab Dev CA';
 
 /** Throws BAD_LAB_MODE unless `mode` is one the lab can run. */
@@ -49,37 +49,35 @@ export interface PkiReport {
  * that has none yet (the CA key stays in pki/ca.key so a growing lab can issue more).
  */
 export async function ensurePki(layout: MemberLayout, name: string, members: number): Promise<PkiReport> {
-  const report = await ensureMemberPki(layout, name, members);
-  await ensureIpsecPki(layout.pkiDir(name), (certFile, keyFile) => loadCa(certFile, keyFile));
+  const now = new Date();
+  const report = await ensureMemberPki(layout, name, members, now);
+  await ensureIpsecPki(layout.pkiDir(name), now);
   return report;
 }
 
-async function ensureMemberPki(layout: MemberLayout, name: string, members: number): Promise<PkiReport> {
+async function ensureMemberPki(layout: MemberLayout, name: string, members: number, now: Date): Promise<PkiReport> {
   const dir = layout.pkiDir(name);
   await mkdirPrivate(layout.labDir(name));
   await mkdirPrivate(dir);
   const caPem = join(dir, 'ca.pem');
-  const caKey = join(dir, 'ca.key');
-  const notBefore = new Date(Date.now() - DAY_MS);
-  const notAfter = new Date(Date.now() + PKI_VALID_DAYS * DAY_MS);
   const report: PkiReport = { dir, ca: caPem, createdCa: false, issued: [] };
-  const missing = Array.from({ length: members }, (_, k) => k + 1).filter((i) => layout.pkiFiles(name, i) === null);
-
   // Loaded here, not at start-up: the certificate library takes a while to load.
-  const { issueMember, makeDevCluster } = await import('../pki/dev-pki.js');
-  const { certificatePem, privateKeyPem } = await import('../pki/pem.js');
-  if (!existsSync(caPem) || !existsSync(caKey)) {
-    const dev = await makeDevCluster({ count: members, firstIp: memberAddress(1), notBefore, notAfter, caName: DEV_CA_NAME, keyType: DEV_KEY_TYPE });
-    await writePrivate(caKey, privateKeyPem(KeyObject.from(dev.ca.keys.privateKey)));
-    await writePublic(caPem, certificatePem(dev.ca.rootDer));
-    for (const [k, m] of dev.members.entries()) await writeMember(layout, name, k + 1, m);
-    return { ...report, createdCa: true, issued: dev.members.map((_, k) => k + 1) };
+  const { initCa } = await import('../pki/store.js');
+  const { storePaths } = await import('../pki/store-files.js');
+  const { issueMemberCert } = await import('../pki/store-issue.js');
+  const paths = storePaths(dir);
+  if (!existsSync(paths.caCert) || !existsSync(paths.caKey)) {
+    await initCa(dir, { now, development: true, keyType: 'ecdsa-p256', days: LAB_PKI_DAYS, name: DEV_CA_NAME, force: true });
+    report.createdCa = true;
+  } else if (!existsSync(paths.index)) {
+    throw new ShoalError('LAB_PKI_OLD', `${dir} holds a CA from an older Shoal (no index.json): run \`shoal lab down --name ${name}\` and build the lab again`);
   }
-  if (missing.length === 0) return report;
-  const ca = await loadCa(caPem, caKey);
-  for (const i of missing) {
-    const m = await issueMember(ca, { cn: `member-${i}`, ip: memberAddress(i), notBefore, notAfter, keyType: DEV_KEY_TYPE });
-    await writeMember(layout, name, i, m);
+  for (let i = 1; i <= members; i++) {
+    if (!report.createdCa && layout.pkiFiles(name, i) !== null) continue;
+    const m = await issueMemberCert(dir, { now, name: `member-${i}`, address: memberAddress(i), keyType: 'ecdsa-p256', days: LAB_PKI_DAYS, force: true });
+    const f = layout.files(name, i);
+    await writePrivate(f.key, m.keyPem);
+    await writePublic(f.certificate, m.certPem);
     report.issued.push(i);
   }
   return report;
@@ -89,11 +87,13 @@ async function ensureMemberPki(layout: MemberLayout, name: string, members: numb
 export async function writeConfig(layout: MemberLayout, name: string, i: number, mode: string = DEFAULT_LAB_MODE, espKeysFile?: string): Promise<string> {
   const lm = parseLabMode(mode);
   const f = layout.files(name, i);
+  const crl = join(layout.pkiDir(name), 'crl.pem');
   await mkdirPrivate(layout.labDir(name));
   const config = {
     cluster: { name: `lab-${name}`, configVersion: 1 },
     member: { address: memberAddress(i), certificate: f.certificate, key: f.key },
-    trust: { ca: [f.ca] },
+    // The CA store's own crl.pem: `shoal pki revoke --dir <lab>/pki` takes effect at the next join or IKE_AUTH.
+    trust: { ca: [f.ca], crl: [crl] },
     interconnect: { group: CLUSTER.controlGroup, port: CLUSTER.controlPort },
     admin: { socket: f.socket },
     outer: {
@@ -114,6 +114,7 @@ export async function writeConfig(layout: MemberLayout, name: string, i: number,
       certificate: join(layout.pkiDir(name), LAB_IPSEC.serverCert),
       key: join(layout.pkiDir(name), LAB_IPSEC.serverKey),
       clientCa: [f.ca],
+      crl: [crl],
       pool: LAB_IPSEC.pool,
       psk: [{ identity: LAB_IPSEC.pskIdentity, secret: LAB_IPSEC.pskSecret }],
       ...(espKeysFile ? { espKeysFile } : {}),
@@ -134,33 +135,8 @@ export function configuredMode(layout: MemberLayout, name: string, i: number): L
   }
 }
 
-async function writeMember(layout: MemberLayout, name: string, i: number, m: MemberBundle): Promise<void> {
-  const { certificatePem, privateKeyPem } = await import('../pki/pem.js');
-  const f = layout.files(name, i);
-  await writePrivate(f.key, privateKeyPem(m.privateKey));
-  await writePublic(f.certificate, m.chain.map(certificatePem).join(''));
-}
-
-/** The dev CA back from its PEM files, able to issue more member certificates. */
+/** The lab's CA back from its PEM files, able to issue more certificates (tests issue extra clients with it). */
 export async function loadCa(certFile: string, keyFile: string): Promise<CaBundle> {
-  const [der] = certificatesFromPem(await readFile(certFile, 'utf8'), certFile);
-  if (der === undefined) throw new ShoalError('LAB_PKI_BAD', `${certFile} holds no certificate`);
-  const x509 = await import('@peculiar/x509');
-  const { DEFAULT_ORGANIZATION } = await import('../pki/dev-pki.js');
-  const cert = new x509.X509Certificate(der);
-  const algorithm = { name: 'ECDSA', namedCurve: 'P-256' };
-  const pkcs8 = createPrivateKey(await readFile(keyFile, 'utf8')).export({ type: 'pkcs8', format: 'der' });
-  const privateKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, algorithm, true, ['sign']);
-  const publicKey = await webcrypto.subtle.importKey('spki', cert.publicKey.rawData, algorithm, true, ['verify']);
-  return {
-    name: DEV_CA_NAME,
-    der,
-    cert,
-    keys: { privateKey, publicKey },
-    keyType: DEV_KEY_TYPE,
-    serial: cert.serialNumber,
-    organization: DEFAULT_ORGANIZATION,
-    rootDer: der,
-    chainAboveLeaf: [],
-  };
+  const { caFromPem } = await import('../pki/ca-files.js');
+  return caFromPem(await readFile(certFile, 'utf8'), await readFile(keyFile, 'utf8'), certFile, keyFile);
 }

@@ -32,6 +32,8 @@ export interface CaBundle {
   serial: string;
   /** Subject O=, reused for what this CA issues unless overridden. */
   organization: string;
+  /** Subject OU=, put on everything this CA issues (the development mark, see development.ts). */
+  organizationalUnit?: string;
   /** The root this CA leads to (itself for a root), DER: what TrustConfig lists. */
   rootDer: Uint8Array;
   /** This CA and its issuers, excluding the root: what a member chain carries above its leaf. */
@@ -43,6 +45,8 @@ export interface CaOptions extends Validity {
   name?: string;
   /** Subject O. Default "Shoal" (an intermediate: the parent's). */
   organization?: string;
+  /** Subject OU, inherited by everything the CA issues. Default none (an intermediate: the parent's). */
+  organizationalUnit?: string;
   /** Default EC P-256. */
   keyType?: AnyKeyType;
   /** Let keyType be one members refuse (negative tests only). */
@@ -70,6 +74,14 @@ async function caExtensions(keys: KeyPair, o: CaOptions, issuer?: CaBundle): Pro
   return exts;
 }
 
+/** The subject DN text: CN, then OU when there is one, then O when there is one. */
+export function subjectName(commonName: string, organization: string, organizationalUnit?: string): string {
+  const parts = [`CN=${commonName}`];
+  if (organizationalUnit !== undefined) parts.push(`OU=${organizationalUnit}`);
+  if (organization !== '') parts.push(`O=${organization}`);
+  return parts.join(', ');
+}
+
 /** A self-signed root. */
 export async function makeCa(opts: CaOptions): Promise<CaBundle> {
   const keyType = opts.keyType ?? DEFAULT_KEY_TYPE;
@@ -80,7 +92,7 @@ export async function makeCa(opts: CaOptions): Promise<CaBundle> {
   const serial = opts.serial ?? randomSerial();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial,
-    name: `CN=${name}, O=${organization}`,
+    name: subjectName(name, organization, opts.organizationalUnit),
     notBefore: opts.notBefore,
     notAfter: opts.notAfter,
     signingAlgorithm: signingAlgorithm(keyType),
@@ -88,15 +100,17 @@ export async function makeCa(opts: CaOptions): Promise<CaBundle> {
     extensions: await caExtensions(keys, opts),
   });
   const der = derOf(cert);
-  return { name, der, cert, keys, keyType, serial, organization, rootDer: der, chainAboveLeaf: [] };
+  const ou = opts.organizationalUnit === undefined ? {} : { organizationalUnit: opts.organizationalUnit };
+  return { name, der, cert, keys, keyType, serial, organization, ...ou, rootDer: der, chainAboveLeaf: [] };
 }
 
-/** A CA issued by `parent` (a root or another intermediate). */
 /** What every certificate a CA issues has in common: its subject, dates, key and extensions, signed by `issuer`. */
 export interface IssueRequest extends Validity {
   serial: string;
   commonName: string;
   organization: string;
+  /** Default: the issuer's (so a development CA marks everything it signs). */
+  organizationalUnit?: string;
   publicKey: webcrypto.CryptoKey;
   extensions: x509.Extension[];
 }
@@ -104,7 +118,7 @@ export interface IssueRequest extends Validity {
 export async function signByCa(issuer: CaBundle, r: IssueRequest): Promise<x509.X509Certificate> {
   return x509.X509CertificateGenerator.create({
     serialNumber: r.serial,
-    subject: `CN=${r.commonName}, O=${r.organization}`,
+    subject: subjectName(r.commonName, r.organization, r.organizationalUnit ?? issuer.organizationalUnit),
     issuer: issuer.cert.subjectName,
     notBefore: r.notBefore,
     notAfter: r.notAfter,
@@ -115,17 +129,20 @@ export async function signByCa(issuer: CaBundle, r: IssueRequest): Promise<x509.
   });
 }
 
+/** A CA issued by `parent` (a root or another intermediate). */
 export async function makeIntermediate(parent: CaBundle, opts: CaOptions): Promise<CaBundle> {
   const keyType = opts.keyType ?? DEFAULT_KEY_TYPE;
   checkKeyType(keyType, opts.allowUnsupportedKey);
   const name = opts.name ?? `${parent.name} Intermediate`;
   const organization = opts.organization ?? parent.organization;
+  const organizationalUnit = opts.organizationalUnit ?? parent.organizationalUnit;
   const keys = await generateKeyPair(keyType);
   const serial = opts.serial ?? randomSerial();
   const cert = await signByCa(parent, {
     serial,
     commonName: name,
     organization,
+    ...(organizationalUnit === undefined ? {} : { organizationalUnit }),
     notBefore: opts.notBefore,
     notAfter: opts.notAfter,
     publicKey: keys.publicKey,
@@ -140,6 +157,7 @@ export async function makeIntermediate(parent: CaBundle, opts: CaOptions): Promi
     keyType,
     serial,
     organization,
+    ...(organizationalUnit === undefined ? {} : { organizationalUnit }),
     rootDer: parent.rootDer,
     chainAboveLeaf: [der, ...parent.chainAboveLeaf],
   };

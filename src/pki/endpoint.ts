@@ -2,7 +2,8 @@
  * End-entity certificates for IPsec: remote-access clients and the cluster's
  * VPN server identity. TLS-style: KeyUsage digitalSignature (critical), the
  * names in subjectAltName, and ExtendedKeyUsage serverAuth, clientAuth and
- * ipsecIKE's IKE-intermediate, which Windows and macOS clients look for.
+ * ipsecIKE's IKE-intermediate, which Windows and macOS clients look for
+ * (`purpose` narrows it to the client's or the server's half).
  */
 import { KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
@@ -37,6 +38,16 @@ export interface EndpointOptions extends Validity {
   intermediate?: CaBundle;
   /** 'key-encipherment-only' leaves digitalSignature out (negative tests only). */
   keyUsage?: 'normal' | 'key-encipherment-only';
+  /** Which ExtendedKeyUsage: clientAuth, serverAuth or both (default), always with IKE-intermediate. */
+  purpose?: EndpointPurpose;
+}
+
+export type EndpointPurpose = 'client' | 'server' | 'both';
+
+function extendedKeyUsages(purpose: EndpointPurpose): string[] {
+  const eku = x509.ExtendedKeyUsage;
+  const tls = purpose === 'client' ? [eku.clientAuth] : purpose === 'server' ? [eku.serverAuth] : [eku.serverAuth, eku.clientAuth];
+  return [...tls, IKE_INTERMEDIATE];
 }
 
 export interface EndpointBundle {
@@ -70,7 +81,7 @@ export async function issueEndpoint(ca: CaBundle, opts: EndpointOptions): Promis
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(usages, true),
-    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth, IKE_INTERMEDIATE]),
+    new x509.ExtendedKeyUsageExtension(extendedKeyUsages(opts.purpose ?? 'both')),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey),
   ];

@@ -9,8 +9,8 @@ import { ShoalError } from '../lib/errors.js';
 
 x509.cryptoProvider.set(webcrypto);
 
-/** The key types a member may use (see cluster/auth/key-kind.ts); 'rsa' is 2048 bits. */
-export type KeyType = KeyKind;
+/** The key types a member may use (see cluster/auth/key-kind.ts); 'rsa' is 2048 bits, 'rsa-3072' a stronger RSA key of the same kind. */
+export type KeyType = KeyKind | 'rsa-3072';
 /** Key types the chain verifier refuses: issued only with `allowUnsupportedKey`, for negative tests. */
 export type UnsupportedKeyType = 'ec-p521' | 'rsa-1024';
 export type AnyKeyType = KeyType | UnsupportedKeyType;
@@ -19,7 +19,7 @@ export type KeyPair = webcrypto.CryptoKeyPair;
 
 export const DEFAULT_KEY_TYPE: KeyType = 'ec-p256';
 
-const SUPPORTED: readonly AnyKeyType[] = ['ec-p256', 'ec-p384', 'rsa'];
+const SUPPORTED: readonly AnyKeyType[] = ['ec-p256', 'ec-p384', 'rsa', 'rsa-3072'];
 
 export function isSupportedKeyType(t: AnyKeyType): t is KeyType {
   return SUPPORTED.includes(t);
@@ -32,6 +32,8 @@ export function checkKeyType(t: AnyKeyType, allowUnsupported: boolean | undefine
   }
 }
 
+const RSA_BITS = { rsa: 2048, 'rsa-3072': 3072, 'rsa-1024': 1024 } as const;
+
 function keyAlgorithm(t: AnyKeyType): webcrypto.EcKeyGenParams | webcrypto.RsaHashedKeyGenParams {
   switch (t) {
     case 'ec-p256':
@@ -41,10 +43,11 @@ function keyAlgorithm(t: AnyKeyType): webcrypto.EcKeyGenParams | webcrypto.RsaHa
     case 'ec-p521':
       return { name: 'ECDSA', namedCurve: 'P-521' };
     case 'rsa':
+    case 'rsa-3072':
     case 'rsa-1024':
       return {
         name: 'RSASSA-PKCS1-v1_5',
-        modulusLength: t === 'rsa' ? 2048 : 1024,
+        modulusLength: RSA_BITS[t],
         publicExponent: new Uint8Array([1, 0, 1]),
         hash: 'SHA-256',
       };
@@ -61,6 +64,7 @@ export function signingAlgorithm(t: AnyKeyType): webcrypto.Algorithm | webcrypto
     case 'ec-p521':
       return { name: 'ECDSA', hash: 'SHA-512' };
     case 'rsa':
+    case 'rsa-3072':
     case 'rsa-1024':
       return { name: 'RSASSA-PKCS1-v1_5' };
   }

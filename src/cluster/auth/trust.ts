@@ -12,6 +12,18 @@ export interface TrustConfig {
   allowedMembers?: string[];
   /** Revoked serial numbers, hex (compared after normaliseSerial, so case and leading zeros do not matter). */
   revokedSerials: string[];
+  /** Revocations that may change while the member runs (the daemon's CRL files, src/daemon/member-revocation.ts). */
+  revocation?: RevocationSource;
+}
+
+/**
+ * A revocation list that can grow under a running member. Asked on every
+ * chain verification, remembered or not, so it must answer from memory; how
+ * often it refreshes that memory (re-reads a file) is its own business.
+ */
+export interface RevocationSource {
+  /** Whether the certificate `serial` (normalised) issued by the CA certificate `issuerDer` is revoked, as of `wallNow`. */
+  isRevoked(serial: string, issuerDer: Uint8Array, wallNow: number): boolean;
 }
 
 export interface MemberCredentials {

@@ -13,7 +13,7 @@ import { describeKey, keyKindOf } from './key-kind.js';
 import { datesProblem, isIssuedBy, parseCert, parseCerts, sha256Hex, type ValidityWindow } from './parsed-cert.js';
 import type { ParsedCert } from './parsed-cert.js';
 import { normaliseSerial } from './trust.js';
-import type { CertProblem, TrustConfig, VerifiedPeer } from './trust.js';
+import type { CertProblem, RevocationSource, TrustConfig, VerifiedPeer } from './trust.js';
 
 export type ChainResult =
   | { ok: true; peer: VerifiedPeer }
@@ -29,7 +29,16 @@ export const DEFAULT_CACHE_SIZE = 64;
 interface PreparedTrust {
   anchors: ParsedCert[];
   revoked: Set<string>;
+  /** Asked again on every verification, cached or not: it may change while the member runs. */
+  revocation: RevocationSource | undefined;
   allowed: Set<string> | undefined;
+}
+
+/** A certificate of a verified path with its issuer: what a changing revocation list is asked about. */
+interface Link {
+  name: string;
+  serial: string;
+  issuerDer: Uint8Array;
 }
 
 /** One certificate's validity window, kept so a cached verification can re-check dates. */
@@ -53,6 +62,7 @@ function prepare(trust: TrustConfig): { prepared: PreparedTrust; bad: string[] }
     prepared: {
       anchors,
       revoked: new Set(trust.revokedSerials.map(normaliseSerial)),
+      revocation: trust.revocation,
       allowed: trust.allowedMembers === undefined ? undefined : new Set(trust.allowedMembers),
     },
     bad,
@@ -128,6 +138,16 @@ function checkLeaf(leaf: ParsedCert, expectedMemberId: number, trust: PreparedTr
 interface Verified {
   peer: VerifiedPeer;
   windows: Window[];
+  links: Link[];
+}
+
+function checkRevocation(links: readonly Link[], trust: PreparedTrust, wallNow: number): Failure | null {
+  const source = trust.revocation;
+  if (source === undefined) return null;
+  for (const l of links) {
+    if (source.isRevoked(l.serial, l.issuerDer, wallNow)) return fail('revoked', `${l.name} (serial ${l.serial}) is revoked by its CA's CRL`);
+  }
+  return null;
 }
 
 /** verifyChecked behind a last-resort catch, so the never-throws promise holds even for a parser surprise. */
@@ -151,8 +171,9 @@ function verifyChecked(chain: Uint8Array[], trust: PreparedTrust, expectedMember
   for (const c of path.slice(0, -1)) {
     if (trust.revoked.has(c.serial)) return fail('revoked', `${c.name} (serial ${c.serial}) is revoked`);
   }
+  const links = path.slice(0, -1).map((c, i) => ({ name: c.name, serial: c.serial, issuerDer: path[i + 1]?.der ?? new Uint8Array() }));
   const windows = path.map((c) => ({ name: c.name, notBefore: c.notBefore, notAfter: c.notAfter }));
-  const problem = checkDates(windows, wallNow) ?? checkIssuers(path) ?? checkLeaf(leaf, expectedMemberId, trust);
+  const problem = checkRevocation(links, trust, wallNow) ?? checkDates(windows, wallNow) ?? checkIssuers(path) ?? checkLeaf(leaf, expectedMemberId, trust);
   if (problem !== null) return problem;
   const peer: VerifiedPeer = Object.freeze({
     memberId: expectedMemberId >>> 0,
@@ -161,7 +182,7 @@ function verifyChecked(chain: Uint8Array[], trust: PreparedTrust, expectedMember
     publicKey: leaf.publicKey,
     fingerprint: sha256Hex(leaf.der),
   });
-  return { peer, windows };
+  return { peer, windows, links };
 }
 
 function toResult(v: Verified | Failure): ChainResult {
@@ -191,8 +212,9 @@ function cacheKey(chain: Uint8Array[], memberId: number): string {
  * verifyMemberChain with the trust configuration parsed once and successful
  * verifications remembered: every signed control message carries the sender's
  * chain, and the simulator verifies the same few chains thousands of times.
- * A remembered success still re-checks the validity dates against wallNow;
- * failures are not remembered (they are rare and may depend on the time).
+ * A remembered success still re-checks the validity dates against wallNow,
+ * and asks trust.revocation again (a CRL may have grown since); failures are
+ * not remembered (they are rare and may depend on the time).
  */
 export class ChainVerifier {
   private readonly trust: PreparedTrust;
@@ -212,7 +234,7 @@ export class ChainVerifier {
       // Re-insert so the Map's insertion order doubles as least-recently-used order.
       this.cache.delete(key);
       this.cache.set(key, hit);
-      return checkDates(hit.windows, wallNow) ?? { ok: true, peer: hit.peer };
+      return checkDates(hit.windows, wallNow) ?? checkRevocation(hit.links, this.trust, wallNow) ?? { ok: true, peer: hit.peer };
     }
     const v = verifyPrepared(chain, this.trust, expectedMemberId, wallNow);
     if ('peer' in v && this.cacheSize > 0) {

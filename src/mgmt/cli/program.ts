@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { labCommand } from './commands/lab.js';
 import { queryCommands, runCommand } from './commands/member.js';
+import { pkiCommand } from './commands/pki.js';
 import { simCommand } from './commands/sim.js';
 import { printError } from './output.js';
 import { packageVersion } from './version.js';
@@ -14,6 +15,6 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ outputError: (text, write) => printError(text, { write }) });
-  for (const command of [runCommand(), ...queryCommands(), simCommand(), labCommand()]) program.addCommand(command.copyInheritedSettings(program));
+  for (const command of [runCommand(), ...queryCommands(), simCommand(), labCommand(), pkiCommand()]) program.addCommand(command.copyInheritedSettings(program));
   return program;
 }

@@ -9,7 +9,7 @@ import type { UnitId } from '../../../cluster/types.js';
 import type { RandomSource } from '../../../lib/random.js';
 import type { Endpoint } from '../../../stack/tunnel-handler.js';
 import type { IpsecConfig } from '../config.js';
-import type { ClientTrustStore } from './peer-auth/client-cert.js';
+import type { ClientChainVerifier } from './peer-auth/client-cert.js';
 import type { ChildSa, IkeSa } from './ike-sa.js';
 
 export type IkeEventFields = Record<string, string | number | boolean | null>;
@@ -26,7 +26,7 @@ export type ResponderOutput =
 export interface ResponderDeps {
   config: IpsecConfig;
   random: RandomSource;
-  trust: ClientTrustStore;
+  trust: ClientChainVerifier;
   pool: AddressPool;
   /** Wall-clock ms, for certificate validity (the `now` of inputs is monotonic). */
   wallNow(): number;

@@ -189,11 +189,17 @@ export function verifyClientChain(chainDer: readonly Uint8Array[], trust: Client
   return r.ok ? { ok: true, leaf: r.leaf } : r;
 }
 
+/** What IKE_AUTH asks about a client's chain: a ClientTrustStore, or one rebuilt when its CRL files change (src/daemon/client-trust-reload.ts). */
+export interface ClientChainVerifier {
+  /** `now` is wall-clock milliseconds. Never throws. */
+  verify(chainDer: readonly Uint8Array[], now: number): ChainCheck;
+}
+
 /** Chains verified recently: a client reconnecting (or rekeying by reauthentication) is not parsed again. */
 export const CHAIN_CACHE_SIZE = 512;
 
 /** The client trust configuration parsed once: CAs, CRLs (signatures checked) and the revoked list. */
-export class ClientTrustStore {
+export class ClientTrustStore implements ClientChainVerifier {
   private readonly prepared: Prepared;
 
   /** Throws RangeError naming every CA or CRL that does not parse, and every CRL no configured CA signed. */
