@@ -33,14 +33,14 @@
  * digests are 8 bytes with no prefix; `n` is 2..20.
  *
  *   JoinRequest        configVersion u32 | nonce | served list<UnitEpoch> | maxEpoch u32
- *   JoinNak            target u32 | nonce | reason u8 (NakReason) | detail string
+ *   JoinNak            target u32 | nonce | reason u8 (NakReason) | detail string | configVersion u32
  *   OkToJoin           target u32 | nonce | term u32 | keyEpoch u32 | wrappedKey bytes16
  *                      | members list<u32> | keep list<UnitEpoch> | n u8
  *   OfferMaster        term u32
  *   OtherMasterExists  target u32 | memberCount u16 | term u32
- *   MasterAnnounce     memberCount u16 | term u32
+ *   MasterAnnounce     memberCount u16 | term u32 | configVersion u32
  *   MasterKeepalive    term u32 | n u8 | members list<u32> | tableDigest (8) | maxEpoch u32
- *   ClientKeepalive    keepaliveSeq u32 | tableDigest (8)
+ *   ClientKeepalive    keepaliveSeq u32 | tableDigest (8) | configVersion u32
  *   ExitCluster        target u32 | reason u8 (ExitReason)
  *   WorkAssign         owner u32 | entries list<UnitEpoch> | markers list<u32> (count = entries')
  *   WorkDeassign       owner u32 | entries list<UnitEpoch>
@@ -52,6 +52,7 @@
  *   StateSync          app u8 | unit u16 | syncSeq u32 | payload (u32 length ≤ 60000 + bytes)
  *   StateAck           app u8 | unit u16 | syncSeq u32
  *   ForwardedPacket    unit u16 | side u8 | packet bytes16
+ *   ConfigVersionExit  target u32 | configVersion u32 (master's) | memberConfigVersion u32
  *
  * Decoding never throws (decodeFrame, peekHeader return Decoded<T>); decoded
  * byte fields and `authenticated` are views into the input buffer. Encoding

@@ -26,6 +26,7 @@ export const MessageType = {
   StateSync: 16,
   StateAck: 17,
   ForwardedPacket: 18,
+  ConfigVersionExit: 19,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -50,6 +51,8 @@ export const AUTH_OF_TYPE: Record<MessageType, AuthKind> = {
   [MessageType.StateSync]: 'mac',
   [MessageType.StateAck]: 'mac',
   [MessageType.ForwardedPacket]: 'mac',
+  // Signed: the member it orders out may already have lost the cluster key, and must know the master sent it.
+  [MessageType.ConfigVersionExit]: 'signed',
 };
 
 /** Why a join was refused. `in-progress` and `busy` are transient (wait/retry); the rest stop the joiner. */
@@ -114,6 +117,8 @@ export interface JoinNak {
   nonce: Uint8Array;
   reason: NakReason;
   detail: string;
+  /** The refusing master's config version (a joiner refused for its config version reports both). */
+  configVersion: number;
 }
 
 export interface OkToJoin {
@@ -147,6 +152,8 @@ export interface MasterAnnounce {
   type: typeof MessageType.MasterAnnounce;
   memberCount: number;
   term: number;
+  /** The master's config version: a member excluded for its version asks again only once this equals its own. */
+  configVersion: number;
 }
 
 export interface MasterKeepalive {
@@ -164,6 +171,8 @@ export interface ClientKeepalive {
   /** Monotonic per incarnation: gaps measure loss. */
   keepaliveSeq: number;
   tableDigest: Uint8Array;
+  /** The member's config version now, so the master sees a member whose version changed after it joined. */
+  configVersion: number;
 }
 
 export interface ExitCluster {
@@ -171,6 +180,21 @@ export interface ExitCluster {
   /** 0 = every member of the sender's cluster. */
   target: MemberId;
   reason: ExitReason;
+}
+
+/**
+ * The master's order to a member whose config version differs from its own:
+ * leave the cluster, release every unit, and stay out until the versions match
+ * (the master's version is authoritative). Carries both versions so the member
+ * reports exactly why.
+ */
+export interface ConfigVersionExit {
+  type: typeof MessageType.ConfigVersionExit;
+  target: MemberId;
+  /** The master's config version. */
+  configVersion: number;
+  /** The member's config version as the master last heard it. */
+  memberConfigVersion: number;
 }
 
 export interface WorkAssign {
@@ -273,7 +297,8 @@ export type ControlMessage =
   | KeyUpdate
   | StateSync
   | StateAck
-  | ForwardedPacket;
+  | ForwardedPacket
+  | ConfigVersionExit;
 
 /** Trailer of a signed message: the sender's chain (leaf first), when it signed (wall ms), and the signature. */
 export interface SignedTrailer {

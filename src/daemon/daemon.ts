@@ -5,7 +5,8 @@
  *   config file ─► DaemonConfig ─► credentials ─► MemberCore
  *   UDP multicast transport ─┐
  *   system clock + timers ───┼─► MemberRunner ─► AppHost(apps)
- *   admin socket ◄───────────┘   (status / members / units)
+ *   admin socket ◄───────────┘   (admin-handler.ts: views, leave/join, tunnel kill)
+ *   metrics endpoint (config "metrics") ◄── the same views as Prometheus text
  */
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -19,8 +20,8 @@ import { ForwardSide } from '../cluster/messages.js';
 import { ShoalError } from '../lib/errors.js';
 import { formatIpv4, parseIpv4 } from '../lib/ipv4.js';
 import { AdminServer } from '../mgmt/admin/server.js';
-import { membersView, statusView, unitsView } from '../mgmt/admin/views.js';
-import { jsonLogger, type Logger } from '../mgmt/log.js';
+import { jsonLogger, LogRing, type Logger } from '../mgmt/log.js';
+import { MetricsServer } from '../mgmt/metrics/http.js';
 import { UdpControlTransport } from '../ports/control-transport-udp.js';
 import { cryptoRandom } from '../ports/crypto-random.js';
 import { systemClock, systemTimers } from '../ports/timers.js';
@@ -35,11 +36,20 @@ import { IPSEC_APP, IpsecApp } from '../apps/ipsec/ipsec-app.js';
 import { ReplicationDriver } from './replication-driver.js';
 import { loadCredentials } from './credentials.js';
 import { MemberRunner } from './member-runner.js';
+import { memberAdmin } from './admin-handler.js';
+import { FailoverCount } from './failover-count.js';
 
 export interface Daemon {
   config: DaemonConfig;
   runner: MemberRunner;
+  logger: Logger;
   stop(): Promise<void>;
+}
+
+/** What the member's supervisor (supervisor.ts) plugs into one run of the daemon. */
+export interface DaemonHooks {
+  /** The admin socket's `reload`: re-read the config source, restart if it changed (answers before restarting). */
+  reload?: () => unknown;
 }
 
 export function readDaemonConfig(path: string): DaemonConfig {
@@ -113,11 +123,16 @@ function raisePriority(logger: Logger): void {
 }
 
 export async function startDaemon(configPath: string, log?: Logger, apps?: ClusterApplication[]): Promise<Daemon> {
-  const config = readDaemonConfig(configPath);
+  return startDaemonWith(readDaemonConfig(configPath), log, apps);
+}
+
+export async function startDaemonWith(config: DaemonConfig, log?: Logger, apps?: ClusterApplication[], hooks: DaemonHooks = {}): Promise<Daemon> {
   // 'self', not 'member': events about other members (member-removed …) carry a 'member' field of their own.
-  const logger = log ?? jsonLogger((l) => process.stderr.write(l), config.logLevel, { self: config.memberAddress });
+  // The newest lines stay in memory too, for `shoal log` (a logger passed in by a test keeps its own).
+  const ring = new LogRing();
+  const logger = log ?? jsonLogger((l) => process.stderr.write(l), config.logLevel, { self: config.memberAddress }, ring);
   if (!log) raisePriority(logger); // a daemon process of its own, not one embedded in a test
-  const { credentials, trust } = loadCredentials(config);
+  const { credentials, trust } = loadCredentials(config, (level, event, fields) => logger.log(level, event, fields));
   const wallOffset = systemClock.wallNow() - systemClock.now();
   // The data plane is made after the core; the core asks it for hand-over markers only once running.
   let dataPlane: DataPlane | null = null;
@@ -169,6 +184,8 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
   stallWatch.unref();
   replication = repl;
   runner.onAction((a) => repl.onAction(a));
+  const failovers = new FailoverCount(core.self, (u) => core.ctx.view.ownerOf(u));
+  runner.onAction((a) => failovers.onAction(a));
   if (ipsec) {
     const handler = ipsec;
     handler.replicate = (now, unit, key, body) => repl.publish(now, IPSEC_APP, unit, key, body);
@@ -194,25 +211,29 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
         runner.applyActions(core.forward(systemClock.now(), to, unit, side === 'inner' ? ForwardSide.Inner : ForwardSide.Outer, packet));
     }
   }
+  const adminParts = memberAdmin({
+    clusterName: config.clusterName,
+    core,
+    runner,
+    clock: systemClock,
+    dataPlane: () => dataPlane,
+    ipsec,
+    replication: repl,
+    loopDelay,
+    ring,
+    failovers,
+    reload: hooks.reload,
+  });
   let admin: AdminServer;
+  let metrics: MetricsServer | null = null;
   try {
-    admin = await AdminServer.listen(config.adminSocket, (command) => {
-      switch (command) {
-        case 'status':
-          return {
-            ...statusView(core, config.clusterName),
-            dataPlane: dataPlane?.counters() ?? null,
-            ipsec: ipsec ? { sas: ipsec.responder.state.sas.size, counters: Object.fromEntries(ipsec.allCounters()) } : null,
-            replication: { ready: repl.ready, ...repl.counters() },
-            // How long the event loop was held (keepalives and packets wait meanwhile), since start.
-            eventLoop: { p99Ms: Math.round(loopDelay.percentile(99) / 1e4) / 100, maxMs: Math.round(loopDelay.max / 1e4) / 100 },
-          };
-        case 'members':
-          return membersView(core);
-        case 'units':
-          return unitsView(core);
-      }
-    });
+    admin = await AdminServer.listen(config.adminSocket, adminParts.handle);
+    try {
+      if (config.metrics) metrics = await MetricsServer.listen(config.metrics, adminParts.metrics);
+    } catch (e) {
+      await admin.close();
+      throw e;
+    }
   } catch (e) {
     dataPlane?.stop();
     await transport.close();
@@ -221,16 +242,24 @@ export async function startDaemon(configPath: string, log?: Logger, apps?: Clust
   dataPlane?.start();
   runner.start();
   loopDelay.reset(); // start-up (module loading, credentials) is not what the figure is for
-  logger.log('info', 'started', { cluster: config.clusterName, admin: config.adminSocket, group: config.group, port: config.port });
+  logger.log('info', 'started', {
+    cluster: config.clusterName,
+    admin: config.adminSocket,
+    group: config.group,
+    port: config.port,
+    metrics: metrics ? `${metrics.address.host}:${metrics.address.port}` : null,
+  });
   return {
     config,
     runner,
+    logger,
     async stop() {
       clearInterval(stallWatch);
       loopDelay.disable();
       repl.stop();
       dataPlane?.stop();
       await admin.close();
+      await metrics?.close();
       await runner.stop();
       logger.log('info', 'stopped');
     },

@@ -19,6 +19,7 @@ import type { Logger } from '../mgmt/log.js';
 import { FrameBatch, type TapDevice } from '../ports/tap.js';
 import type { Timers } from '../ports/timers.js';
 import { ClusterHost, type ClusterHostConfig, type HostEffect, type SideName } from '../stack/cluster-host.js';
+import type { TunnelOutput } from '../stack/tunnel-handler.js';
 
 const FRAMES_PER_TURN = 256;
 const BATCH_BYTES = 1024 * 1024;
@@ -26,7 +27,11 @@ const BATCH_BYTES = 1024 * 1024;
 interface Port {
   tap: TapDevice;
   tx: FrameBatch;
+  /** Frames and bytes read from and written to this side's TAP. */
+  traffic: { rxPackets: number; rxBytes: number; txPackets: number; txBytes: number };
 }
+
+const noTraffic = (): Port['traffic'] => ({ rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0 });
 
 /** Forwarding mode: hands a packet to its unit's owner over the interconnect (the master only). */
 export type Forwarder = (to: MemberId, unit: UnitId, side: SideName, packet: Uint8Array) => void;
@@ -65,8 +70,8 @@ export class DataPlane {
     private readonly log: Logger,
   ) {
     if ((taps.inner === undefined) !== (config.inner === undefined)) throw new Error('data plane: an inner TAP needs an inner configuration and vice versa');
-    this.ports = new Map([['outer', { tap: taps.outer, tx: new FrameBatch(FRAMES_PER_TURN, BATCH_BYTES) }]]);
-    if (taps.inner) this.ports.set('inner', { tap: taps.inner, tx: new FrameBatch(FRAMES_PER_TURN, BATCH_BYTES) });
+    this.ports = new Map([['outer', { tap: taps.outer, tx: new FrameBatch(FRAMES_PER_TURN, BATCH_BYTES), traffic: noTraffic() }]]);
+    if (taps.inner) this.ports.set('inner', { tap: taps.inner, tx: new FrameBatch(FRAMES_PER_TURN, BATCH_BYTES), traffic: noTraffic() });
     const forwarding = config.mode === 'forwarding';
     this.host = new ClusterHost(config, {
       serves: (unit) => core.serves(unit) && this.ready(),
@@ -81,7 +86,7 @@ export class DataPlane {
   }
 
   start(): void {
-    for (const [side, port] of this.ports) port.tap.onReadable(() => this.drain(side, port.tap));
+    for (const [side, port] of this.ports) port.tap.onReadable(() => this.drain(side, port));
     this.emit(this.host.tick(this.clock.now())); // ask for the gateways now, and keep them fresh from here on
   }
 
@@ -113,8 +118,15 @@ export class DataPlane {
     return this.host.hold.markerOf(unit);
   }
 
-  private drain(side: SideName, tap: TapDevice): void {
-    const n = tap.readBatch(this.rx);
+  /** A tunnel handler's outputs made outside a packet or a tick (an admin's tunnel kill): sent now. */
+  sendTunnelOutputs(outputs: readonly TunnelOutput[]): void {
+    this.emit(this.host.tunnelOutputs(this.clock.now(), outputs));
+  }
+
+  private drain(side: SideName, port: Port): void {
+    const n = port.tap.readBatch(this.rx);
+    port.traffic.rxPackets += n;
+    port.traffic.rxBytes += this.rx.used;
     const now = this.clock.now();
     const out: HostEffect[] = [];
     for (let i = 0; i < n; i++) {
@@ -158,6 +170,8 @@ export class DataPlane {
     if (port.tx.count === 0) return;
     const sent = port.tap.writeBatch(port.tx);
     this.txDropped += port.tx.count - sent;
+    port.traffic.txPackets += sent;
+    for (let i = 0; i < sent; i++) port.traffic.txBytes += port.tx.lengths[i]!;
     port.tx.clear();
   }
 
@@ -181,6 +195,11 @@ export class DataPlane {
       port.tap.onReadable(undefined);
       port.tap.close();
     }
+  }
+
+  /** Frames and bytes per side and direction, since start. */
+  traffic(): { side: SideName; rxPackets: number; rxBytes: number; txPackets: number; txBytes: number }[] {
+    return [...this.ports].map(([side, p]) => ({ side, ...p.traffic }));
   }
 
   counters(): Record<string, number> {

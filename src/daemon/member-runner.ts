@@ -80,6 +80,15 @@ export class MemberRunner {
         case 'join-refused':
           this.ports.log.log('error', 'join-refused', { reason: a.reason, detail: a.detail });
           break;
+        case 'excluded':
+          // Out of the cluster until the versions match: the supervisor watches the config source meanwhile.
+          this.ports.log.log('error', 'config-version-mismatch', {
+            configVersion: a.configVersion,
+            masterConfigVersion: a.masterConfigVersion,
+            master: formatIpv4(a.master),
+            reason: a.reason,
+          });
+          break;
         case 'alarm':
           this.ports.log.log(a.raised ? 'warn' : 'info', 'alarm', { code: a.code, raised: a.raised, p: a.p });
           break;

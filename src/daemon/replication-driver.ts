@@ -59,6 +59,14 @@ export class ReplicationDriver {
     });
   }
 
+  /** The member left the cluster: start over as a joiner (see Replicator.reset). */
+  reset(): void {
+    this.replicator.reset();
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+    this.timerAt = Infinity;
+  }
+
   stop(): void {
     this.stopped = true;
     this.cancelTimer?.();

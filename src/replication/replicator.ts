@@ -262,6 +262,25 @@ export class Replicator {
     return out;
   }
 
+  /**
+   * This member left the cluster (an administrator's `cluster leave`): forget
+   * every record, peer and message, and be a joiner again — the records it
+   * held go stale while it is away, so on rejoining it serves nothing until
+   * its peers' bulk syncs have come in, as after a start.
+   */
+  reset(): void {
+    this.peers.clear();
+    this.store.clear();
+    this.ownVersions.clear();
+    this.ownTombstones = [];
+    this.pending.clear();
+    this.inFlight.clear();
+    this.isReady = false;
+    this.bulkWaiting = null;
+    this.bulkStartedAt = 0;
+    this.count('reset');
+  }
+
   /** This member no longer owns these units: forget its versions there (the new owner continues them). */
   unitsLost(units: readonly UnitId[]): void {
     const lost = new Set(units);

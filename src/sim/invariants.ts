@@ -52,10 +52,14 @@ export interface Convergence {
 /**
  * The settled state of a whole network: one master; every live member is its
  * member and agrees on the member list; every unit served by exactly one live
- * member, which is the owner in the master's table.
+ * member, which is the owner in the master's table. A member excluded for its
+ * config version is outside the cluster: it must serve nothing, and the rest
+ * must have converged without it.
  */
 export function converged(sim: Simulation): Convergence {
-  const live = sim.live();
+  const excluded = sim.live().filter((n) => n.role === 'excluded');
+  for (const n of excluded) if (n.core.ctx.served.size > 0) return { ok: false, why: `excluded member ${n.id} serves ${n.core.ctx.served.size} units` };
+  const live = sim.live().filter((n) => n.role !== 'excluded');
   const masters = live.filter((n) => n.role === 'master');
   if (masters.length !== 1) return { ok: false, why: `${masters.length} masters` };
   const master = masters[0];

@@ -5,7 +5,7 @@
 import { AppHost } from '../apps/app-host.js';
 import { DemoApp, type DemoAppOptions } from '../apps/demo/demo-app.js';
 import type { MemberCredentials } from '../cluster/auth/trust.js';
-import type { RoleName } from '../cluster/membership/actions.js';
+import type { Exclusion, RoleName } from '../cluster/membership/actions.js';
 import type { MemberCore } from '../cluster/membership/core.js';
 import type { MemberId, UnitId } from '../cluster/types.js';
 
@@ -31,6 +31,8 @@ export class SimNode {
   wakeToken = 0;
   readonly roles: RoleChange[] = [];
   refusal: { reason: number; detail: string } | null = null;
+  /** Every time the core reported it was out of the cluster for its config version. */
+  readonly exclusions: (Exclusion & { at: number })[] = [];
   alarms: { at: number; raised: boolean; p: number }[] = [];
   exits = 0;
 

@@ -100,11 +100,20 @@ export class Simulation {
     this.tracker.lost(this.now, id, node.core.servedUnits());
   }
 
-  restart(id: MemberId): void {
+  /** Kill and boot again as a new incarnation; `changes` alter its spec (a new config version, say). */
+  restart(id: MemberId, changes: Partial<SimMemberSpec> = {}): void {
     const node = this.nodes.get(id);
     if (!node) throw new Error(`no member ${id}`);
     this.kill(id);
-    this.boot(node.spec);
+    this.boot({ ...node.spec, ...changes });
+  }
+
+  /** Change a running member's config version in place (MemberCore.setConfigVersion), at `at`. */
+  setConfigVersion(id: MemberId, version: number, at = this.now): void {
+    this.queue.push(at, () => {
+      const node = this.nodes.get(id);
+      if (node?.alive) this.apply(node, node.core.setConfigVersion(this.now, version));
+    });
   }
 
   at(time: number, step: () => void): void {
@@ -161,6 +170,9 @@ export class Simulation {
           break;
         case 'join-refused':
           node.refusal = { reason: a.reason, detail: a.detail };
+          break;
+        case 'excluded':
+          node.exclusions.push({ at: this.now, master: a.master, configVersion: a.configVersion, masterConfigVersion: a.masterConfigVersion, reason: a.reason });
           break;
         case 'alarm':
           node.alarms.push({ at: this.now, raised: a.raised, p: a.p });

@@ -205,7 +205,7 @@ describe('body value rules', () => {
 
   it('enum values outside their sets are "bad-value"', () => {
     const nak = (reason: number): Uint8Array =>
-      frameOf(MessageType.JoinNak, (w) => w.u32(1).bytes16(new Uint8Array(16)).u8(reason).bytes16(new Uint8Array(0)));
+      frameOf(MessageType.JoinNak, (w) => w.u32(1).bytes16(new Uint8Array(16)).u8(reason).bytes16(new Uint8Array(0)).u32(1));
     expect(reasonOf(nak(0))).toBe('bad-value');
     expect(reasonOf(nak(7))).toBe('bad-value');
     expect(reasonOf(nak(6))).toBe('ok');
@@ -216,6 +216,21 @@ describe('body value rules', () => {
   it('a JoinNak detail that is not UTF-8 is "bad-value"', () => {
     const nak = frameOf(MessageType.JoinNak, (w) => w.u32(1).bytes16(new Uint8Array(16)).u8(1).bytes16(Uint8Array.of(0xc3, 0x28)));
     expect(reasonOf(nak)).toBe('bad-value');
+  });
+
+  it('a body that ends before its config version (JoinNak, MasterAnnounce, ClientKeepalive, ConfigVersionExit) is "truncated"', () => {
+    // The layouts before the config version was carried: every field the old decoders read, and nothing after.
+    const nak = (w: ByteWriter): ByteWriter => w.u32(1).bytes16(new Uint8Array(16)).u8(5).bytes16(new Uint8Array(0));
+    expect(reasonOf(frameOf(MessageType.JoinNak, nak))).toBe('truncated');
+    expect(reasonOf(frameOf(MessageType.JoinNak, (w) => nak(w).u32(7)))).toBe('ok');
+    expect(reasonOf(frameOf(MessageType.MasterAnnounce, (w) => w.u16(3).u32(9)))).toBe('truncated');
+    expect(reasonOf(frameOf(MessageType.MasterAnnounce, (w) => w.u16(3).u32(9).u32(7)))).toBe('ok');
+    expect(reasonOf(frameOf(MessageType.ClientKeepalive, (w) => w.u32(1).bytes(new Uint8Array(8))))).toBe('truncated');
+    expect(reasonOf(frameOf(MessageType.ClientKeepalive, (w) => w.u32(1).bytes(new Uint8Array(8)).u32(7)))).toBe('ok');
+    expect(reasonOf(frameOf(MessageType.ConfigVersionExit, (w) => w.u32(1).u32(2)))).toBe('truncated');
+    expect(reasonOf(frameOf(MessageType.ConfigVersionExit, (w) => w.u32(1).u32(2).u32(1)))).toBe('ok');
+    // One byte more than the layout is "trailing-bytes", as for every other body.
+    expect(reasonOf(frameOf(MessageType.ConfigVersionExit, (w) => w.u32(1).u32(2).u32(1).u8(0)))).toBe('trailing-bytes');
   });
 
   it('a MasterKeepalive digest shorter than 8 bytes is "truncated"', () => {

@@ -18,6 +18,7 @@ import {
   MessageType,
   UnitState,
   type ClientKeepalive,
+  type ConfigVersionExit,
   type Frame,
   type Header,
   type JoinRequest,
@@ -205,12 +206,31 @@ describe('golden frames (a layout change must fail here)', () => {
     expect(frame.authenticated.length).toBe(golden.length - MAC_LENGTH);
   });
 
+  it('ConfigVersionExit, signed', () => {
+    const message: ConfigVersionExit = { type: MessageType.ConfigVersionExit, target: 0x0a000002, configVersion: 4, memberConfigVersion: 3 };
+    const golden = hex(`
+      5348 01 13 0000002a 0a000001 0000018bcfe56800 00000009 00000002
+      000c
+      0a000002 00000004 00000003
+      01 0003 300102
+      0000018bcfe5687b
+      0004 deadbeef
+    `);
+    const signedPart = encodeSignedPart(
+      encodeHeaderAndBody(header(MessageType.ConfigVersionExit, 9, 2), message),
+      [Uint8Array.of(0x30, 0x01, 0x02)],
+      1_700_000_000_123,
+    );
+    expect(toHex(encodeSignedFrame(signedPart, hex('deadbeef')))).toBe(toHex(golden));
+    expect(ok(decodeFrame(golden)).message).toEqual(message);
+  });
+
   it('ClientKeepalive, MACed', () => {
-    const message: ClientKeepalive = { type: MessageType.ClientKeepalive, keepaliveSeq: 17, tableDigest: hex('1122334455667788') };
+    const message: ClientKeepalive = { type: MessageType.ClientKeepalive, keepaliveSeq: 17, tableDigest: hex('1122334455667788'), configVersion: 3 };
     const golden = hex(`
       5348 01 08 0000002a 0a000001 0000018bcfe56800 00000005 00000002
-      000c
-      00000011 1122334455667788
+      0010
+      00000011 1122334455667788 00000003
       00000000000000000000000000000000
     `);
     const bytes = encodeMacFrame(encodeHeaderAndBody(header(MessageType.ClientKeepalive, 5, 2), message), new Uint8Array(16));
@@ -295,7 +315,7 @@ describe('authenticated range', () => {
 
   it('a flip in the header seq field or in the MAC is seen where expected', () => {
     const header: Header = { type: MessageType.ClientKeepalive, clusterId: 1, sender: 2, incarnation: 3, seq: 4, epoch: 5 };
-    const message: ClientKeepalive = { type: MessageType.ClientKeepalive, keepaliveSeq: 1, tableDigest: new Uint8Array(8) };
+    const message: ClientKeepalive = { type: MessageType.ClientKeepalive, keepaliveSeq: 1, tableDigest: new Uint8Array(8), configVersion: 1 };
     const bytes = encodeMacFrame(encodeHeaderAndBody(header, message), new Uint8Array(MAC_LENGTH));
     const base: Frame = ok(decodeFrame(bytes.slice()));
 

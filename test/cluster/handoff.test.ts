@@ -84,6 +84,7 @@ describe('the member giving a unit up', () => {
     toMember: () => undefined,
     toMaster: () => undefined,
     toRefused: () => undefined,
+    toExcluded: () => undefined,
   };
 
   function fromMaster(message: ControlMessage) {

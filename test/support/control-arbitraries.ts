@@ -87,6 +87,7 @@ export const messageArbitraries: { readonly [T in MessageType]: fc.Arbitrary<Mes
     nonce: arbNonce,
     reason: arbNakReason,
     detail: arbDetail,
+    configVersion: arbU32,
   }),
   [MessageType.OkToJoin]: fc.record({
     type: fc.constant(MessageType.OkToJoin),
@@ -106,7 +107,12 @@ export const messageArbitraries: { readonly [T in MessageType]: fc.Arbitrary<Mes
     memberCount: arbU16,
     term: arbU32,
   }),
-  [MessageType.MasterAnnounce]: fc.record({ type: fc.constant(MessageType.MasterAnnounce), memberCount: arbU16, term: arbU32 }),
+  [MessageType.MasterAnnounce]: fc.record({
+    type: fc.constant(MessageType.MasterAnnounce),
+    memberCount: arbU16,
+    term: arbU32,
+    configVersion: arbU32,
+  }),
   [MessageType.MasterKeepalive]: fc.record({
     type: fc.constant(MessageType.MasterKeepalive),
     term: arbU32,
@@ -119,6 +125,7 @@ export const messageArbitraries: { readonly [T in MessageType]: fc.Arbitrary<Mes
     type: fc.constant(MessageType.ClientKeepalive),
     keepaliveSeq: arbU32,
     tableDigest: arbTableDigest,
+    configVersion: arbU32,
   }),
   [MessageType.ExitCluster]: fc.record({ type: fc.constant(MessageType.ExitCluster), target: arbU32, reason: arbExitReason }),
   [MessageType.WorkAssign]: fc
@@ -153,6 +160,12 @@ export const messageArbitraries: { readonly [T in MessageType]: fc.Arbitrary<Mes
     unit: arbUnit,
     side: fc.constantFrom(ForwardSide.Outer, ForwardSide.Inner),
     packet: fc.uint8Array({ maxLength: 200 }),
+  }),
+  [MessageType.ConfigVersionExit]: fc.record({
+    type: fc.constant(MessageType.ConfigVersionExit),
+    target: arbU32,
+    configVersion: arbU32,
+    memberConfigVersion: arbU32,
   }),
 };
 

@@ -297,6 +297,19 @@ export class IpsecHandler implements TunnelHandler {
     return adopted;
   }
 
+  /**
+   * An administrator ends a tunnel (by its id, our responder SPI in hex): the
+   * client is sent a Delete, the SA is forgotten here and its record becomes
+   * a tombstone, as for any SA that ended. Null when no such SA lives here.
+   */
+  kill(now: number, id: string): TunnelOutput[] | null {
+    const sa = this.responder.state.sas.get(id);
+    if (!sa) return null;
+    const out = this.outputs(this.responder.deleteSa(now, sa, 'killed'));
+    this.publish(now);
+    return out;
+  }
+
   /** These units went to another member: forget their SAs here without ending them. */
   release(units: readonly UnitId[]): number {
     const forgotten = this.responder.forgetUnits(new Set(units));

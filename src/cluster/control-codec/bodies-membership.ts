@@ -1,6 +1,6 @@
 /**
  * Bodies of the membership and election messages (joins, mastership, keepalives,
- * exit). Each codec's comment is its body layout; all fields big-endian,
+ * exit, the config-version exit order). Each codec's comment is its body layout; all fields big-endian,
  * `list<X>` = u16 count + items, `bytes16` = u16 length + bytes,
  * `string` = u16 length + UTF-8, `UnitEpoch` = unit u16 (< 1024) + epoch u32.
  */
@@ -9,6 +9,7 @@ import {
   MessageType,
   NakReason,
   type ClientKeepalive,
+  type ConfigVersionExit,
   type ExitCluster,
   type JoinNak,
   type JoinRequest,
@@ -59,13 +60,14 @@ export const joinRequest: BodyCodec<JoinRequest> = {
   }),
 };
 
-/** target u32 | nonce bytes16 (16) | reason u8 (NakReason) | detail string */
+/** target u32 | nonce bytes16 (16) | reason u8 (NakReason) | detail string | configVersion u32 (the master's) */
 export const joinNak: BodyCodec<JoinNak> = {
   encode(w, m) {
     putU32(w, m.target, 'target');
     putNonce(w, m.nonce);
     putEnum(w, m.reason, NAK_REASONS, 'nak reason');
     putUtf8(w, m.detail, 'detail');
+    putU32(w, m.configVersion, 'configVersion');
   },
   decode: (r) => ({
     type: MessageType.JoinNak,
@@ -73,6 +75,7 @@ export const joinNak: BodyCodec<JoinNak> = {
     nonce: getNonce(r),
     reason: getEnum(r, NAK_REASONS, 'nak reason'),
     detail: getUtf8(r, 'detail'),
+    configVersion: r.u32('configVersion'),
   }),
 };
 
@@ -127,13 +130,19 @@ export const otherMasterExists: BodyCodec<OtherMasterExists> = {
   }),
 };
 
-/** memberCount u16 | term u32 */
+/** memberCount u16 | term u32 | configVersion u32 */
 export const masterAnnounce: BodyCodec<MasterAnnounce> = {
   encode(w, m) {
     putU16(w, m.memberCount, 'memberCount');
     putU32(w, m.term, 'term');
+    putU32(w, m.configVersion, 'configVersion');
   },
-  decode: (r) => ({ type: MessageType.MasterAnnounce, memberCount: r.u16('memberCount'), term: r.u32('term') }),
+  decode: (r) => ({
+    type: MessageType.MasterAnnounce,
+    memberCount: r.u16('memberCount'),
+    term: r.u32('term'),
+    configVersion: r.u32('configVersion'),
+  }),
 };
 
 /** term u32 | n u8 (2..20) | members list<u32> | tableDigest 8 bytes (fixed, no prefix) | maxEpoch u32 */
@@ -155,16 +164,18 @@ export const masterKeepalive: BodyCodec<MasterKeepalive> = {
   }),
 };
 
-/** keepaliveSeq u32 | tableDigest 8 bytes (fixed, no prefix) */
+/** keepaliveSeq u32 | tableDigest 8 bytes (fixed, no prefix) | configVersion u32 */
 export const clientKeepalive: BodyCodec<ClientKeepalive> = {
   encode(w, m) {
     putU32(w, m.keepaliveSeq, 'keepaliveSeq');
     putFixed(w, m.tableDigest, TABLE_DIGEST_LENGTH, 'tableDigest');
+    putU32(w, m.configVersion, 'configVersion');
   },
   decode: (r) => ({
     type: MessageType.ClientKeepalive,
     keepaliveSeq: r.u32('keepaliveSeq'),
     tableDigest: r.bytes(TABLE_DIGEST_LENGTH, 'tableDigest'),
+    configVersion: r.u32('configVersion'),
   }),
 };
 
@@ -175,4 +186,19 @@ export const exitCluster: BodyCodec<ExitCluster> = {
     putEnum(w, m.reason, EXIT_REASONS, 'exit reason');
   },
   decode: (r) => ({ type: MessageType.ExitCluster, target: r.u32('target'), reason: getEnum(r, EXIT_REASONS, 'exit reason') }),
+};
+
+/** target u32 | configVersion u32 (the master's) | memberConfigVersion u32 */
+export const configVersionExit: BodyCodec<ConfigVersionExit> = {
+  encode(w, m) {
+    putU32(w, m.target, 'target');
+    putU32(w, m.configVersion, 'configVersion');
+    putU32(w, m.memberConfigVersion, 'memberConfigVersion');
+  },
+  decode: (r) => ({
+    type: MessageType.ConfigVersionExit,
+    target: r.u32('target'),
+    configVersion: r.u32('configVersion'),
+    memberConfigVersion: r.u32('memberConfigVersion'),
+  }),
 };

@@ -4,6 +4,7 @@ import type { ByteWriter } from '../../wire/byte-writer.js';
 import { MessageType, type ControlMessage } from '../messages.js';
 import {
   clientKeepalive,
+  configVersionExit,
   exitCluster,
   joinNak,
   joinRequest,
@@ -48,6 +49,7 @@ const BODY_CODECS: { readonly [T in MessageType]: BodyCodec<MessageOf<T>> } = {
   [MessageType.StateSync]: stateSync,
   [MessageType.StateAck]: stateAck,
   [MessageType.ForwardedPacket]: forwardedPacket,
+  [MessageType.ConfigVersionExit]: configVersionExit,
 };
 
 /**

@@ -7,7 +7,20 @@ import type { JoinCandidate } from '../../apps/application.js';
 import type { ControlMessage, ExitReason, ForwardSide, NakReason } from '../messages.js';
 import type { MemberId, UnitId } from '../types.js';
 
-export type RoleName = 'joining' | 'offering' | 'master' | 'member' | 'refused';
+/** 'left': taken out by an administrator (`shoal cluster leave`) until told to join again (left.ts). */
+export type RoleName = 'joining' | 'offering' | 'master' | 'member' | 'refused' | 'excluded' | 'left';
+
+/** Why a member is out of the cluster until its config version changes (see excluded.ts). */
+export interface Exclusion {
+  /** The master that refused or ordered us out. */
+  master: MemberId;
+  /** Ours, when it happened. */
+  configVersion: number;
+  /** The master's, which is authoritative. */
+  masterConfigVersion: number;
+  /** One line for people: `config version X differs from the master's Y`. */
+  reason: string;
+}
 
 export type Action =
   /** `to` is a hint: control traffic is multicast, targeted messages name their target inside. */
@@ -32,6 +45,12 @@ export type Action =
   | { kind: 'approve-join'; requestId: number; candidate: JoinCandidate }
   /** A permanent refusal: the member stops trying until reconfigured. */
   | { kind: 'join-refused'; reason: NakReason; detail: string }
+  /**
+   * Our config version differs from the master's: we serve nothing and stay
+   * out until our version changes (MemberCore.setConfigVersion, or a restart
+   * with the new configuration) or a master with our version is heard.
+   */
+  | ({ kind: 'excluded' } & Exclusion)
   | { kind: 'exit'; reason: ExitReason }
   | { kind: 'alarm'; code: 'keepalive-loss'; raised: boolean; p: number }
   | { kind: 'log'; level: 'debug' | 'info' | 'warn'; event: string; fields: Record<string, string | number | boolean> };

@@ -9,7 +9,7 @@ import { MIN_N } from '../keepalive.js';
 import type { ControlMessage } from '../messages.js';
 import type { Epoch, MemberId, UnitEpoch, UnitId } from '../types.js';
 import { WorkTable } from '../work-table.js';
-import type { Action, RoleName } from './actions.js';
+import type { Action, Exclusion, RoleName } from './actions.js';
 import type { ControlChannel, DropReason } from './channel.js';
 import type { MemberConfig } from './config.js';
 import { NO_MARKERS, type HandoffMarkers } from './handoff.js';
@@ -33,6 +33,14 @@ export class MembershipContext {
   keepaliveSeq = 0;
   role: RoleName = 'joining';
   readonly counters = new Map<string, number>();
+  /**
+   * Our config version: starts as the configured one and changes only through
+   * MemberCore.setConfigVersion. The master compares every joiner's and every
+   * member's against its own.
+   */
+  configVersion: number;
+  /** Set while we are out of the cluster for our config version. */
+  exclusion: Exclusion | null = null;
 
   constructor(
     readonly cfg: MemberConfig,
@@ -40,7 +48,9 @@ export class MembershipContext {
     readonly rng: RandomSource,
     /** Monotonic `now` plus this is wall-clock time (certificate validity, signed timestamps). */
     readonly wallOffset: number,
-  ) {}
+  ) {
+    this.configVersion = cfg.configVersion;
+  }
 
   wall(now: number): number {
     return Math.floor(now + this.wallOffset);

@@ -6,19 +6,23 @@
  *   timer    ─► role.tick (the driver calls tick at nextWakeAt())
  *   every call returns the actions it produced (send, units gained/lost, approve-join, ...)
  *
- * Roles: joining/offering → master | member; refused is terminal until reconfigured.
+ * Roles: joining/offering → master | member; refused is terminal until reconfigured;
+ * excluded (our config version differs from the master's) waits until the
+ * versions match (excluded.ts).
  * The served-unit set lives in the shared context, so it survives role changes.
  */
 import type { Approval } from '../../apps/application.js';
 import type { RandomSource } from '../../lib/random.js';
 import { MessageType, type ControlMessage, type ForwardSide } from '../messages.js';
 import type { MemberId, UnitId } from '../types.js';
-import type { Action, RoleName } from './actions.js';
+import type { Action, Exclusion, RoleName } from './actions.js';
 import { ControlChannel } from './channel.js';
 import type { MemberConfig } from './config.js';
 import { MembershipContext } from './context.js';
+import { ExcludedRole } from './excluded.js';
 import { openState, sealState } from './state-crypto.js';
 import { JoiningRole } from './joining.js';
+import { LeftRole } from './left.js';
 import { MasterRole } from './master.js';
 import { MemberRole } from './member.js';
 import type { Role, RoleSwitch } from './role.js';
@@ -35,6 +39,9 @@ export interface MemberStatus {
   /** On the master: each member's smoothed keepalive loss P (by member id). */
   loss: Record<string, number>;
   counters: Record<string, number>;
+  configVersion: number;
+  /** Why we are out of the cluster for our config version (role 'excluded'), else null. */
+  excluded: string | null;
 }
 
 const REFUSED: Role = {
@@ -203,13 +210,53 @@ export class MemberCore implements RoleSwitch {
       keyEpoch: this.ctx.channel.keys.current?.epoch ?? 0,
       loss: Object.fromEntries(this.masterRole?.lossEstimates() ?? []),
       counters: Object.fromEntries(this.ctx.counters),
+      configVersion: this.ctx.configVersion,
+      excluded: this.ctx.role === 'excluded' ? (this.ctx.exclusion?.reason ?? null) : null,
     };
+  }
+
+  /**
+   * Our config version changed without a restart (a reloaded personality).
+   * Excluded: ask to join again at once. A member: the next keepalive carries
+   * it, and the master orders us out if it differs from its own. The master:
+   * its version is the cluster's, so every member whose version differs is
+   * ordered out as its next keepalive arrives.
+   */
+  setConfigVersion(now: number, version: number): Action[] {
+    if (!Number.isInteger(version) || version < 0 || version > 0xffffffff) throw new RangeError(`config version ${version} is not a u32`);
+    if (version === this.ctx.configVersion) return [];
+    const before = this.ctx.configVersion;
+    this.ctx.configVersion = version;
+    this.ctx.log('info', 'config-version-changed', { from: before, to: version });
+    if (this.ctx.role === 'excluded') this.toJoining(now, 'our config version changed');
+    return this.drain();
+  }
+
+  /**
+   * An administrator takes this member out of the cluster (`shoal cluster
+   * leave`): it releases every unit and goes quiet until rejoin() (left.ts).
+   */
+  leave(_now: number): Action[] {
+    if (this.ctx.role === 'left') return [];
+    this.masterRole = null;
+    const r = new LeftRole(this.ctx);
+    this.role = r;
+    r.enter();
+    return this.drain();
+  }
+
+  /** Back into the cluster after leave(), joining as at start; nothing otherwise. */
+  rejoin(now: number): Action[] {
+    if (this.ctx.role !== 'left') return [];
+    this.toJoining(now, 'rejoin requested');
+    return this.drain();
   }
 
   // RoleSwitch: how roles hand over.
 
   toJoining(now: number, why: string): void {
     this.ctx.log('info', 'joining', { why });
+    this.ctx.exclusion = null;
     this.masterRole = null;
     const r = new JoiningRole(this.ctx, this);
     this.role = r;
@@ -217,6 +264,7 @@ export class MemberCore implements RoleSwitch {
   }
 
   toMember(now: number, master: MemberId, masterIncarnation: number): void {
+    this.ctx.exclusion = null;
     this.masterRole = null;
     const r = new MemberRole(this.ctx, this);
     this.role = r;
@@ -225,6 +273,7 @@ export class MemberCore implements RoleSwitch {
   }
 
   toMaster(now: number): void {
+    this.ctx.exclusion = null;
     const r = new MasterRole(this.ctx, this);
     this.masterRole = r;
     this.role = r;
@@ -236,6 +285,13 @@ export class MemberCore implements RoleSwitch {
     this.masterRole = null;
     this.role = REFUSED;
     this.ctx.setRole('refused', null);
+  }
+
+  toExcluded(now: number, why: Exclusion): void {
+    this.masterRole = null;
+    const r = new ExcludedRole(this.ctx, this);
+    this.role = r;
+    r.enter(now, why);
   }
 
   private drain(): Action[] {

@@ -5,6 +5,7 @@
  *     ├─ OK_TO_JOIN ─────────────► member (keeps only the units the master let it keep)
  *     ├─ NAK in-progress ────────► wait for the applications' verdict, re-ask
  *     ├─ NAK busy ───────────────► retry later
+ *     ├─ NAK config-version ─────► excluded: release every unit, wait for matching versions
  *     ├─ NAK reason ─────────────► refused: stop and report why
  *     └─ silence for the join timeout ─► OFFER_MASTER
  *            ├─ OTHER_MASTER_EXISTS / a master's beacon / a lower offer ─► join again
@@ -18,6 +19,7 @@ import { unwrapKey } from '../auth/key-wrap.js';
 import { MessageType, NakReason, UnitState, isPermanentNak, type Header, type JoinNak, type OkToJoin } from '../messages.js';
 import type { Inbound } from './channel.js';
 import type { MembershipContext } from './context.js';
+import { exclusionReason } from './excluded.js';
 import type { Role, RoleSwitch } from './role.js';
 
 type Phase = 'joining' | 'waiting' | 'offering';
@@ -63,7 +65,7 @@ export class JoiningRole implements Role {
     this.resendAt = Infinity;
     this.ctx.send(now, {
       type: MessageType.JoinRequest,
-      configVersion: this.ctx.cfg.configVersion,
+      configVersion: this.ctx.configVersion,
       nonce: this.nonce,
       served: this.ctx.servedList(),
       maxEpoch: this.ctx.maxEpochSeen,
@@ -85,7 +87,7 @@ export class JoiningRole implements Role {
         if (message.target === this.ctx.cfg.self && bytesEqual(message.nonce, this.nonce)) this.accepted(now, header, message);
         return;
       case MessageType.JoinNak:
-        if (message.target === this.ctx.cfg.self && bytesEqual(message.nonce, this.nonce)) this.refused(now, message);
+        if (message.target === this.ctx.cfg.self && bytesEqual(message.nonce, this.nonce)) this.refused(now, header, message);
         return;
       case MessageType.OtherMasterExists:
         if (message.target === this.ctx.cfg.self) this.ask(now, true);
@@ -133,7 +135,14 @@ export class JoiningRole implements Role {
     this.roles.toMember(now, master.sender, master.incarnation);
   }
 
-  private refused(now: number, nak: JoinNak): void {
+  private refused(now: number, master: Header, nak: JoinNak): void {
+    if (nak.reason === NakReason.ConfigVersion) {
+      const own = this.ctx.configVersion;
+      // The master's version moved to ours since it answered: ask again.
+      if (nak.configVersion === own) return this.ask(now, true);
+      this.roles.toExcluded(now, { master: master.sender, configVersion: own, masterConfigVersion: nak.configVersion, reason: exclusionReason(own, nak.configVersion) });
+      return;
+    }
     if (nak.reason === NakReason.InProgress) {
       this.phase = 'waiting';
       this.deadline = now + this.timing.approvalTimeoutMs + this.timing.joinTimeoutMs;

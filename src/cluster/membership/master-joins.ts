@@ -17,6 +17,7 @@ import type { VerifiedPeer } from '../auth/trust.js';
 import { MessageType, NakReason, type JoinRequest, type OkToJoin } from '../messages.js';
 import type { MemberId } from '../types.js';
 import type { MembershipContext } from './context.js';
+import { exclusionReason } from './excluded.js';
 
 export interface Admission {
   member: MemberId;
@@ -48,8 +49,9 @@ export class JoinDesk {
       this.ctx.send(now, done.ok, sender);
       return;
     }
-    if (req.configVersion !== this.ctx.cfg.configVersion) {
-      this.nak(now, sender, req.nonce, NakReason.ConfigVersion, `config version ${req.configVersion} differs from the master's ${this.ctx.cfg.configVersion}`);
+    if (req.configVersion !== this.ctx.configVersion) {
+      this.ctx.count('master.config-version-nak');
+      this.nak(now, sender, req.nonce, NakReason.ConfigVersion, exclusionReason(req.configVersion, this.ctx.configVersion));
       return;
     }
     const waiting = this.pending.get(sender);
@@ -119,6 +121,6 @@ export class JoinDesk {
 
   private nak(now: number, target: MemberId, nonce: Uint8Array, reason: NakReason, detail: string): void {
     if (reason !== NakReason.InProgress) this.ctx.log('info', 'join-nak', { target, reason, detail });
-    this.ctx.send(now, { type: MessageType.JoinNak, target, nonce, reason, detail }, target);
+    this.ctx.send(now, { type: MessageType.JoinNak, target, nonce, reason, detail, configVersion: this.ctx.configVersion }, target);
   }
 }

@@ -4,7 +4,9 @@
  *   every W/n ─► MASTER_KEEPALIVE (members, n, table digest); resend unacknowledged work
  *   every announce period ─► signed MASTER_ANNOUNCE, so a master behind another key meets us
  *   CLIENT_KEEPALIVE ─► member: reset its watchdog, update its loss P and the cluster's n
- *                     └ non-member: EXIT_CLUSTER
+ *                     ├ another config version: CONFIG_VERSION_EXIT, remove it, its units
+ *                     │   reassigned after the release grace (it lets go on the order)
+ *                     └ non-member: EXIT_CLUSTER (CONFIG_VERSION_EXIT if its version differs)
  *   a member's watchdog expires ─► remove it, reassign its units, issue a new cluster key
  *   another master ─► tie-break: more members wins, then the lower address;
  *                     winner sends OTHER_MASTER_EXISTS and re-announces, loser exits and rejoins
@@ -22,6 +24,7 @@ import { ExitReason, MessageType, UnitState, type ClientKeepalive, type Header, 
 import type { MemberId } from '../types.js';
 import type { Inbound } from './channel.js';
 import type { MembershipContext } from './context.js';
+import { exclusionReason } from './excluded.js';
 import { LossMonitor } from './loss-monitor.js';
 import { JoinDesk, type Admission } from './master-joins.js';
 import { UnitAssigner } from './master-units.js';
@@ -57,6 +60,12 @@ export class MasterRole implements Role {
   private nextRebalanceAt = 0;
   private graceUntil = 0;
   private readonly loss = new LossMonitor();
+  /**
+   * Members ordered out for their config version, and when their units are
+   * reassigned: they let go on the order, so the new owners start only after
+   * the release grace and no unit is served twice.
+   */
+  private readonly leaving = new Map<MemberId, number>();
 
   constructor(
     private readonly ctx: MembershipContext,
@@ -175,12 +184,19 @@ export class MasterRole implements Role {
   private clientKeepalive(now: number, sender: MemberId, incarnation: number, keyEpoch: number, currentKey: boolean, ka: ClientKeepalive): void {
     this.loss.observe(now, sender, incarnation, ka.keepaliveSeq);
     const r = this.records.get(sender);
+    const ownVersion = ka.configVersion === this.ctx.configVersion;
     if (!r || r.awaiting || r.incarnation !== incarnation) {
       if (!r || now - r.lastNudge >= this.timing.watchdogMs) {
         if (r) r.lastNudge = now;
         this.ctx.count('master.exit-sent');
-        this.ctx.send(now, { type: MessageType.ExitCluster, target: sender, reason: ExitReason.NotMember }, sender);
+        if (ownVersion) this.ctx.send(now, { type: MessageType.ExitCluster, target: sender, reason: ExitReason.NotMember }, sender);
+        else this.orderOut(now, sender, ka.configVersion);
       }
+      return;
+    }
+    if (!ownVersion) {
+      this.orderOut(now, sender, ka.configVersion);
+      this.remove(now, sender, exclusionReason(ka.configVersion, this.ctx.configVersion), now + this.timing.releaseGraceMs);
       return;
     }
     r.lastHeard = now;
@@ -189,6 +205,16 @@ export class MasterRole implements Role {
       r.lastNudge = now; // it missed a key update: send it again, under the key it still uses
       this.sendKey(now, r.id, r.peer, key, keyEpoch);
     }
+  }
+
+  /** Tell a member its config version is not the cluster's: it leaves, releases its units and waits (excluded.ts). */
+  private orderOut(now: number, member: MemberId, memberVersion: number): void {
+    this.ctx.count('master.config-version-exit');
+    this.ctx.send(
+      now,
+      { type: MessageType.ConfigVersionExit, target: member, configVersion: this.ctx.configVersion, memberConfigVersion: memberVersion },
+      member,
+    );
   }
 
   private otherWins(other: MemberId, otherCount: number): boolean {
@@ -205,8 +231,12 @@ export class MasterRole implements Role {
     }
     this.ctx.count('master.tie-break-won');
     this.ctx.send(now, { type: MessageType.OtherMasterExists, target: other, memberCount: this.records.size, term: this.ctx.term }, other);
-    this.ctx.send(now, { type: MessageType.MasterAnnounce, memberCount: this.records.size, term: this.ctx.term });
+    this.announce(now);
     this.ctx.outbox.push({ kind: 'announce-cluster-address' });
+  }
+
+  private announce(now: number): void {
+    this.ctx.send(now, { type: MessageType.MasterAnnounce, memberCount: this.records.size, term: this.ctx.term, configVersion: this.ctx.configVersion });
   }
 
   private yieldTo(now: number, other: MemberId): void {
@@ -219,6 +249,8 @@ export class MasterRole implements Role {
 
   private admit(now: number, a: Admission): OkToJoin {
     const old = this.records.get(a.member);
+    // Back before its units were released (see `leaving`): the join's adoption below settles them.
+    this.leaving.delete(a.member);
     this.units.startAbove(a.request.maxEpoch);
     const holders = new Set([...this.records.values()].filter((r) => r.id !== a.member).map((r) => r.id));
     const keep = this.units.adopt(a.member, a.request.served, holders);
@@ -241,14 +273,24 @@ export class MasterRole implements Role {
     };
   }
 
-  private remove(now: number, id: MemberId, why: string): void {
+  /** `releaseAt`: when its units are reassigned (now, for a member that stopped answering). */
+  private remove(now: number, id: MemberId, why: string, releaseAt = now): void {
     this.records.delete(id);
     this.joins.forget(id);
     this.ctx.count('master.member-removed');
     this.ctx.log('warn', 'member-removed', { member: id, why });
     this.ctx.setMembers([...this.records.keys()]);
-    this.units.memberRemoved(now, id);
+    if (releaseAt > now) this.leaving.set(id, releaseAt);
+    else this.units.memberRemoved(now, id);
     this.rotateKey(now);
+  }
+
+  private releaseLeavers(now: number): void {
+    for (const [id, at] of [...this.leaving]) {
+      if (at > now) continue;
+      this.leaving.delete(id);
+      this.units.memberRemoved(now, id);
+    }
   }
 
   /**
@@ -288,6 +330,7 @@ export class MasterRole implements Role {
       }
     }
     this.joins.tick(now);
+    this.releaseLeavers(now);
     this.units.releaseOwn(now);
     if (now >= this.nextKeepaliveAt) {
       this.adaptN(now);
@@ -303,7 +346,7 @@ export class MasterRole implements Role {
       this.nextKeepaliveAt = now + this.timing.watchdogMs / this.ctx.n;
     }
     if (now >= this.nextAnnounceAt) {
-      this.ctx.send(now, { type: MessageType.MasterAnnounce, memberCount: this.records.size, term: this.ctx.term });
+      this.announce(now);
       this.nextAnnounceAt = now + this.timing.announceMs;
     }
     if (now >= this.nextRebalanceAt) {
@@ -315,6 +358,7 @@ export class MasterRole implements Role {
   nextWakeAt(): number {
     const timeout = watchdogTimeout(this.timing.watchdogMs, this.ctx.n);
     let t = Math.min(this.nextKeepaliveAt, this.nextAnnounceAt, this.nextRebalanceAt, this.joins.nextWakeAt(), this.units.nextReleaseAt());
+    for (const at of this.leaving.values()) t = Math.min(t, at);
     for (const r of this.records.values()) {
       if (r.id === this.self) continue;
       t = Math.min(t, r.awaiting ? this.graceUntil : r.lastHeard + timeout + 0.001);

@@ -9,6 +9,7 @@
  *   a newer epoch for a unit we serve, given elsewhere, fences us at once
  *   every W/n ─► CLIENT_KEEPALIVE with the next sequence number
  *   watchdog expiry or EXIT_CLUSTER ─► join again, still serving our units
+ *   CONFIG_VERSION_EXIT ─► release every unit, excluded until the versions match (excluded.ts)
  */
 import { unwrapKey } from '../auth/key-wrap.js';
 import { bytesEqual } from '../../lib/bytes.js';
@@ -26,6 +27,7 @@ import {
 import type { Epoch, UnitEpoch, UnitId } from '../types.js';
 import type { Inbound } from './channel.js';
 import type { MembershipContext } from './context.js';
+import { exclusionReason } from './excluded.js';
 import { markerList, markersByUnit } from './handoff.js';
 import type { Role, RoleSwitch } from './role.js';
 
@@ -39,6 +41,7 @@ const WANTED = new Set<number>([
   MessageType.TableSnapshot,
   MessageType.KeyUpdate,
   MessageType.ExitCluster,
+  MessageType.ConfigVersionExit,
 ]);
 
 /** A unit the master took from us: served until `at`, then given up under the de-assign's `epoch`. */
@@ -112,6 +115,9 @@ export class MemberRole implements Role {
         else this.ctx.count('member.bad-key-wrap');
         return;
       }
+      case MessageType.ConfigVersionExit:
+        if (message.target === this.ctx.cfg.self) this.orderedOut(now, message.configVersion);
+        return;
       case MessageType.ExitCluster:
         if (message.target === 0 || message.target === this.ctx.cfg.self) {
           this.ctx.outbox.push({ kind: 'exit', reason: message.reason });
@@ -121,6 +127,21 @@ export class MemberRole implements Role {
       default:
         return;
     }
+  }
+
+  /**
+   * Our master's order to leave for our config version. An order naming our
+   * own version is stale (our version changed back since): ignored, and the
+   * master sees the version it wants in our next keepalive.
+   */
+  private orderedOut(now: number, masterVersion: number): void {
+    const own = this.ctx.configVersion;
+    if (masterVersion === own) {
+      this.ctx.count('member.stale-config-exit');
+      return;
+    }
+    this.releasing.clear();
+    this.roles.toExcluded(now, { master: this.master, configVersion: own, masterConfigVersion: masterVersion, reason: exclusionReason(own, masterVersion) });
   }
 
   private keepalive(now: number, ka: MasterKeepalive): void {
@@ -253,6 +274,7 @@ export class MemberRole implements Role {
         type: MessageType.ClientKeepalive,
         keepaliveSeq: this.ctx.keepaliveSeq,
         tableDigest: this.ctx.view.digest(),
+        configVersion: this.ctx.configVersion,
       });
       this.nextKeepaliveAt = now + this.window / this.ctx.n;
     }

@@ -1,4 +1,5 @@
 import type { Header } from '../messages.js';
+import type { Exclusion } from './actions.js';
 import type { Inbound } from './channel.js';
 
 /** One role of the membership state machine (joining/offering, master, member). */
@@ -18,4 +19,6 @@ export interface RoleSwitch {
   toMember(now: number, master: number, masterIncarnation: number): void;
   toMaster(now: number): void;
   toRefused(now: number): void;
+  /** Out of the cluster for our config version: release every unit and wait (excluded.ts). */
+  toExcluded(now: number, why: Exclusion): void;
 }

@@ -1,9 +1,11 @@
 /** The CLI side of the admin socket: one request, one answer, clear errors when no member runs. */
 import net from 'node:net';
 import { ShoalError } from '../../lib/errors.js';
-import type { AdminCommand, AdminReply } from './protocol.js';
+import { encodeAdminRequest, type AdminReply, type AdminRequest, type PlainCommand } from './protocol.js';
 
-export function askMember(path: string, command: AdminCommand, timeoutMs = 3000): Promise<unknown> {
+/** A request, or a command without args by name alone (`askMember(path, 'status')`). */
+export function askMember(path: string, request: AdminRequest | PlainCommand, timeoutMs = 3000): Promise<unknown> {
+  const req: AdminRequest = typeof request === 'string' ? { command: request } : request;
   return new Promise((resolve, reject) => {
     const conn = net.connect(path);
     let buf = '';
@@ -12,16 +14,11 @@ export function askMember(path: string, command: AdminCommand, timeoutMs = 3000)
       conn.destroy();
       reject(new ShoalError('ADMIN_TIMEOUT', `the member on ${path} did not answer within ${timeoutMs} ms`));
     });
-    conn.once('connect', () => conn.write(`${JSON.stringify({ command })}\n`));
+    conn.once('connect', () => conn.write(encodeAdminRequest(req)));
     conn.on('data', (chunk: string) => (buf += chunk));
     conn.once('error', (e: NodeJS.ErrnoException) => {
       const notRunning = e.code === 'ENOENT' || e.code === 'ECONNREFUSED';
-      reject(
-        new ShoalError(
-          notRunning ? 'NOT_RUNNING' : 'ADMIN_FAILED',
-          notRunning ? `no Shoal member is running (nothing answers on ${path}); start one with 'shoal run --config <file>'` : `admin socket ${path}: ${e.message}`,
-        ),
-      );
+      reject(new ShoalError(notRunning ? 'NOT_RUNNING' : 'ADMIN_FAILED', notRunning ? `no member answers on ${path}` : `admin socket ${path}: ${e.message}`));
     });
     conn.once('end', () => {
       let r: AdminReply;

@@ -3,9 +3,10 @@ import { mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { ShoalError } from '../../lib/errors.js';
-import { MAX_REQUEST_BYTES, isAdminCommand, type AdminCommand, type AdminReply } from './protocol.js';
+import { MAX_REQUEST_BYTES, parseAdminRequest, type AdminReply, type AdminRequest } from './protocol.js';
 
-export type AdminHandler = (command: AdminCommand) => unknown;
+/** Answers one request; a thrown error (or rejected promise) becomes the one-line error reply. */
+export type AdminHandler = (request: AdminRequest) => unknown;
 
 export class AdminServer {
   private constructor(
@@ -38,27 +39,28 @@ export class AdminServer {
 
 function serve(conn: net.Socket, handle: AdminHandler): void {
   let buf = '';
+  let taken = false; // one request per connection: what follows its line is ignored
   conn.setEncoding('utf8');
   conn.setTimeout(5000, () => conn.destroy());
   conn.on('error', () => conn.destroy());
   conn.on('data', (chunk: string) => {
+    if (taken) return;
     buf += chunk;
-    if (buf.length > MAX_REQUEST_BYTES) return reply(conn, { ok: false, error: 'request too large' });
+    if (buf.length > MAX_REQUEST_BYTES) {
+      taken = true;
+      return reply(conn, { ok: false, error: 'request too large' });
+    }
     const nl = buf.indexOf('\n');
     if (nl < 0) return;
-    let request: unknown;
-    try {
-      request = JSON.parse(buf.slice(0, nl));
-    } catch {
-      return reply(conn, { ok: false, error: 'request is not JSON' });
-    }
-    const command = (request as { command?: unknown } | null)?.command;
-    if (!isAdminCommand(command)) return reply(conn, { ok: false, error: `unknown command ${JSON.stringify(command)}` });
-    try {
-      reply(conn, { ok: true, result: handle(command) });
-    } catch (e) {
-      reply(conn, { ok: false, error: e instanceof Error ? e.message : String(e) });
-    }
+    taken = true;
+    const parsed = parseAdminRequest(buf.slice(0, nl));
+    if (!parsed.ok) return reply(conn, { ok: false, error: parsed.error });
+    Promise.resolve()
+      .then(() => handle(parsed.request))
+      .then(
+        (result) => reply(conn, { ok: true, result }),
+        (e: unknown) => reply(conn, { ok: false, error: e instanceof Error ? e.message : String(e) }),
+      );
   });
 }
 

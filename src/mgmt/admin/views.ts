@@ -18,6 +18,10 @@ export interface StatusView {
   servedUnits: number;
   keyEpoch: number;
   counters: Record<string, number>;
+  /** The config version this member runs; the master's is the cluster's. */
+  configVersion: number;
+  /** Why this member is out of the cluster for its config version (role 'excluded'), else null. */
+  excluded: string | null;
 }
 
 export interface MemberView {
@@ -50,6 +54,8 @@ export function statusView(core: MemberCore, cluster: string): StatusView {
     servedUnits: s.servedUnits,
     keyEpoch: s.keyEpoch,
     counters: s.counters,
+    configVersion: s.configVersion,
+    excluded: s.excluded,
   };
 }
 

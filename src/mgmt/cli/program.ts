@@ -1,5 +1,7 @@
 /** The whole `shoal` program: every command, with the settings they share. */
 import { Command } from 'commander';
+import { adminCommands } from './commands/admin.js';
+import { configCommand } from './commands/config.js';
 import { flashCommand } from './commands/flash.js';
 import { labCommand } from './commands/lab.js';
 import { queryCommands, runCommand } from './commands/member.js';
@@ -16,6 +18,6 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ outputError: (text, write) => printError(text, { write }) });
-  for (const command of [runCommand(), ...queryCommands(), simCommand(), labCommand(), flashCommand(), pkiCommand()]) program.addCommand(command.copyInheritedSettings(program));
+  for (const command of [runCommand(), ...queryCommands(), simCommand(), labCommand(), flashCommand(), pkiCommand(), configCommand(), ...adminCommands(buildProgram)]) program.addCommand(command.copyInheritedSettings(program));
   return program;
 }

@@ -265,6 +265,21 @@ export class IkeResponder {
     return out;
   }
 
+  /**
+   * Ends an SA at our initiative (its lifetime ran out, an administrator
+   * killed it): an established SA's peer is told with a Delete, sent once —
+   * the SA is gone either way (§1.4.1); a half-open or rekeyed one just goes.
+   */
+  deleteSa(now: number, sa: IkeSa, reason: string): ResponderOutput[] {
+    const out: ResponderOutput[] = [];
+    if (sa.state === 'established') {
+      sa.ourRequest = null;
+      out.push(...this.request(now, sa, [{ kind: 'delete', protocolId: PROTOCOL.IKE, spiSize: 0, spis: [] }]));
+    }
+    out.push(...this.remove(sa, reason));
+    return out;
+  }
+
   /** An SA taken over from another member (replication): indexed as if negotiated here. */
   adopt(sa: IkeSa): void {
     const old = this.state.sas.get(sa.spiKey);
@@ -314,10 +329,8 @@ export class IkeResponder {
       else if (sa.state === 'rekeyed' && now - sa.rekeyedAt > REKEYED_LINGER_MS) out.push(...this.remove(sa, 'rekeyed-not-deleted'));
       else if (sa.state === 'established' && now - sa.lastHeard > cfg.idleTimeoutMs) out.push(...this.remove(sa, 'idle'));
       else if (sa.state === 'established' && now - sa.createdAt > cfg.ikeLifetimeS * 1000) {
-        // The peer did not rekey in time: tell it (once; the SA is gone either way), §1.4.1.
-        sa.ourRequest = null;
-        out.push(...this.request(now, sa, [{ kind: 'delete', protocolId: PROTOCOL.IKE, spiSize: 0, spis: [] }]));
-        out.push(...this.remove(sa, 'lifetime'));
+        // The peer did not rekey in time.
+        out.push(...this.deleteSa(now, sa, 'lifetime'));
       } else if (sa.state === 'established') {
         out.push(...this.expireChildren(now, sa));
         out.push(...this.resendOurs(now, sa));

@@ -5,33 +5,32 @@
  * /run/shoal/shoal.sock), with `--json` for automation.
  */
 import { Command } from 'commander';
-import { DEFAULT_ADMIN_SOCKET } from '../../../daemon/config.js';
 import { askMember } from '../../admin/client.js';
-import type { AdminCommand } from '../../admin/protocol.js';
+import type { PlainCommand } from '../../admin/protocol.js';
 import type { MemberView, StatusView, UnitsView } from '../../admin/views.js';
 import { formatTable, printJson, printLine } from '../output.js';
-
-function defaultSocket(): string {
-  return process.env['SHOAL_ADMIN_SOCKET'] ?? DEFAULT_ADMIN_SOCKET;
-}
+import { defaultSocket } from './admin-query.js';
 
 export function runCommand(): Command {
   return new Command('run')
     .description('run one cluster member in the foreground (logs are JSON lines on stderr)')
     .requiredOption('-c, --config <file>', 'member configuration (JSON)')
     .action(async (opts: { config: string }) => {
-      const { startDaemon } = await import('../../../daemon/daemon.js');
-      const daemon = await startDaemon(opts.config);
-      await new Promise<void>((resolve) => {
-        const stop = (): void => resolve();
+      // The supervisor restarts the member in this process when its configuration changes (reload, or updated while excluded).
+      const { Supervisor, fileConfigSource } = await import('../../../daemon/supervisor.js');
+      const supervisor = await Supervisor.run(fileConfigSource(opts.config));
+      const failed = await new Promise<Error | null>((resolve) => {
+        const stop = (): void => resolve(null);
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
+        void supervisor.failed.then(resolve);
       });
-      await daemon.stop();
+      await supervisor.stop();
+      if (failed) throw failed;
     });
 }
 
-function query(name: AdminCommand, description: string, show: (result: unknown) => void): Command {
+function query(name: PlainCommand, description: string, show: (result: unknown) => void): Command {
   return new Command(name)
     .description(description)
     .option('-s, --socket <path>', 'admin socket of the member', defaultSocket())
@@ -64,7 +63,8 @@ export function queryCommands(): Command[] {
     query('status', "this member's role, master, term and counters", (r) => {
       const s = r as StatusView;
       printLine(`cluster ${s.cluster}: member ${s.self} is ${s.role}; master ${s.master ?? 'none'} (term ${s.term})`);
-      printLine(`members ${s.members}, keepalives per window n=${s.n}, units served ${s.servedUnits}, key epoch ${s.keyEpoch}`);
+      printLine(`members ${s.members}, keepalives per window n=${s.n}, units served ${s.servedUnits}, key epoch ${s.keyEpoch}, config version ${s.configVersion}`);
+      if (s.excluded) printLine(`excluded: ${s.excluded}`);
       const counters = Object.entries(s.counters).sort(([a], [b]) => a.localeCompare(b));
       if (counters.length > 0) printLine(formatTable(counters, [{ header: 'COUNTER', value: ([k]) => k }, { header: 'VALUE', value: ([, v]) => v }]));
     }),

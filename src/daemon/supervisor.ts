@@ -1,0 +1,182 @@
+/**
+ * Runs one member from a config source and restarts it, in this process,
+ * when its configuration changes:
+ *
+ *   source.load() ─► startDaemonWith(config) ─► a running member
+ *   admin `reload` ─► source.load() now ─► different? ─► answer, then stop and start again
+ *   every pollMs while the member is excluded for its config version:
+ *       source.changed()? ─► load ─► different? ─► stop and start again (it rejoins)
+ *
+ * A serving member is restarted only when told (`reload`, which `shoal config
+ * commit` sends): a restart drops its units, so an edit half-way through must
+ * not take it down. An excluded member serves nothing, so it follows its
+ * source by itself and rejoins as soon as the operator has updated it.
+ *
+ * A configuration that does not validate is logged and skipped: the member
+ * keeps running what it has. If the new one fails to start (its admin socket
+ * taken, say), the old one is started again; if that fails too, `failed`
+ * settles and `shoal run` exits with the error.
+ */
+import { statSync } from 'node:fs';
+import type { DaemonConfig } from './config.js';
+import { readDaemonConfig, startDaemonWith, type Daemon, type DaemonHooks } from './daemon.js';
+
+/**
+ * Where a member's configuration comes from. The file source is below; a
+ * signed flash personality is another (it verifies and parses in load()).
+ */
+export interface ConfigSource {
+  /** For logs and errors: a path, a slot name. */
+  readonly where: string;
+  /** Read and validate now; a bad configuration throws ShoalError('BAD_CONFIG') naming the field. */
+  load(): DaemonConfig;
+  /** Cheap (polled): whether the source may differ from what the last load() read. */
+  changed(): boolean;
+}
+
+/** A JSON file: changed when its inode, size or mtime differs from the last load's. */
+export function fileConfigSource(path: string): ConfigSource {
+  const signature = (): string => {
+    try {
+      const s = statSync(path);
+      return `${s.ino}:${s.size}:${s.mtimeMs}`;
+    } catch {
+      return 'missing';
+    }
+  };
+  let loaded: string | null = null;
+  return {
+    where: path,
+    load() {
+      // Taken before reading: a write after it is seen as a change at the next poll.
+      const sig = signature();
+      try {
+        return readDaemonConfig(path);
+      } finally {
+        loaded = sig; // a bad file is not read again until it changes
+      }
+    },
+    changed: () => signature() !== loaded,
+  };
+}
+
+export interface SupervisorOptions {
+  /** How often an excluded member looks at its source (at most 1 s). */
+  pollMs?: number;
+  /** Starts one run of the member (default startDaemonWith; tests embed a member with its own logger). */
+  start?: (config: DaemonConfig, hooks: DaemonHooks) => Promise<Daemon>;
+}
+
+export interface ReloadAnswer {
+  /** Whether the source's configuration differs from the one running (then the member restarts). */
+  changed: boolean;
+  /** The config version the member runs, or is restarting with. */
+  configVersion: number;
+}
+
+export const DEFAULT_POLL_MS = 500;
+
+/** The configuration compared as a whole: any change restarts the member. */
+function same(a: DaemonConfig, b: DaemonConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class Supervisor {
+  private daemon: Daemon;
+  /** The configuration running, or the one a queued restart will run. */
+  private target: DaemonConfig;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly poll: NodeJS.Timeout;
+  private stopped = false;
+  /** The member is not running (both starts failed). */
+  private down = false;
+  private fail: (e: Error) => void = () => undefined;
+  /** Settles when the member could be started neither with the new configuration nor the old. */
+  readonly failed: Promise<Error>;
+  restarts = 0;
+
+  private constructor(
+    private readonly source: ConfigSource,
+    private readonly start: (config: DaemonConfig) => Promise<Daemon>,
+    first: Daemon,
+    pollMs: number,
+  ) {
+    this.daemon = first;
+    this.target = first.config;
+    this.failed = new Promise((resolve) => (this.fail = resolve));
+    this.poll = setInterval(() => this.watch(), pollMs);
+    this.poll.unref();
+  }
+
+  static async run(source: ConfigSource, options: SupervisorOptions = {}): Promise<Supervisor> {
+    const pollMs = Math.min(options.pollMs ?? DEFAULT_POLL_MS, 1000);
+    const start = options.start ?? ((config, hooks) => startDaemonWith(config, undefined, undefined, hooks));
+    let self: Supervisor | null = null;
+    const hooks: DaemonHooks = { reload: () => self?.reload() ?? { changed: false, configVersion: 0 } };
+    const first = await start(source.load(), hooks);
+    self = new Supervisor(source, (c) => start(c, hooks), first, pollMs);
+    return self;
+  }
+
+  /** The member running now. */
+  get current(): Daemon {
+    return this.daemon;
+  }
+
+  /** The admin socket's `reload`: read the source now; a different configuration restarts the member after this answer. */
+  reload(): ReloadAnswer {
+    const next = this.source.load(); // a bad configuration throws: the admin reply carries the field's error
+    if (same(next, this.target)) return { changed: false, configVersion: this.target.configVersion };
+    this.restartWith(next, 'reload requested');
+    return { changed: true, configVersion: next.configVersion };
+  }
+
+  private watch(): void {
+    if (this.stopped || this.down || this.daemon.runner.core.status().role !== 'excluded' || !this.source.changed()) return;
+    let next: DaemonConfig;
+    try {
+      next = this.source.load();
+    } catch (e) {
+      this.daemon.logger.log('error', 'config-invalid', { source: this.source.where, error: message(e) });
+      return;
+    }
+    if (!same(next, this.target)) this.restartWith(next, 'config source changed while excluded');
+  }
+
+  private restartWith(next: DaemonConfig, why: string): void {
+    this.target = next;
+    // After the current turn: a reload's answer goes out before its admin socket closes.
+    this.queue = this.queue.then(() => new Promise((r) => setImmediate(r))).then(() => this.restart(next, why));
+  }
+
+  private async restart(next: DaemonConfig, why: string): Promise<void> {
+    if (this.stopped || next !== this.target) return; // a later change supersedes this one
+    const old = this.daemon;
+    old.logger.log('info', 'restarting', { why, source: this.source.where, configVersion: next.configVersion, was: old.config.configVersion });
+    await old.stop();
+    try {
+      this.daemon = await this.start(next);
+      this.restarts++;
+    } catch (e) {
+      old.logger.log('error', 'restart-failed', { configVersion: next.configVersion, error: message(e) });
+      this.target = old.config;
+      try {
+        this.daemon = await this.start(old.config);
+      } catch (e2) {
+        this.down = true;
+        this.fail(e2 instanceof Error ? e2 : new Error(message(e2)));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.poll);
+    await this.queue;
+    if (!this.down) await this.daemon.stop();
+  }
+}
