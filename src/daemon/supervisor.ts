@@ -32,6 +32,13 @@ export interface ConfigSource {
   load(): DaemonConfig;
   /** Cheap (polled): whether the source may differ from what the last load() read. */
   changed(): boolean;
+  /**
+   * Work a source needs before load() sees a change (a flash personality is
+   * verified and written out again); the supervisor awaits it first.
+   */
+  refresh?(): Promise<void>;
+  /** A member started from what load() returned last (a flash slot on trial is good now). */
+  started?(): Promise<void>;
 }
 
 /** A JSON file: changed when its inode, size or mtime differs from the last load's. */
@@ -118,6 +125,7 @@ export class Supervisor {
     let self: Supervisor | null = null;
     const hooks: DaemonHooks = { reload: () => self?.reload() ?? { changed: false, configVersion: 0 } };
     const first = await start(source.load(), hooks);
+    await source.started?.();
     self = new Supervisor(source, (c) => start(c, hooks), first, pollMs);
     return self;
   }
@@ -128,23 +136,36 @@ export class Supervisor {
   }
 
   /** The admin socket's `reload`: read the source now; a different configuration restarts the member after this answer. */
-  reload(): ReloadAnswer {
-    const next = this.source.load(); // a bad configuration throws: the admin reply carries the field's error
-    if (same(next, this.target)) return { changed: false, configVersion: this.target.configVersion };
-    this.restartWith(next, 'reload requested');
-    return { changed: true, configVersion: next.configVersion };
+  reload(): ReloadAnswer | Promise<ReloadAnswer> {
+    const decide = (): ReloadAnswer => {
+      const next = this.source.load(); // a bad configuration throws: the admin reply carries the field's error
+      if (same(next, this.target)) return { changed: false, configVersion: this.target.configVersion };
+      this.restartWith(next, 'reload requested');
+      return { changed: true, configVersion: next.configVersion };
+    };
+    return this.source.refresh ? this.source.refresh().then(decide) : decide();
   }
 
+  private refreshing = false;
+
   private watch(): void {
-    if (this.stopped || this.down || this.daemon.runner.core.status().role !== 'excluded' || !this.source.changed()) return;
-    let next: DaemonConfig;
-    try {
-      next = this.source.load();
-    } catch (e) {
-      this.daemon.logger.log('error', 'config-invalid', { source: this.source.where, error: message(e) });
-      return;
-    }
-    if (!same(next, this.target)) this.restartWith(next, 'config source changed while excluded');
+    if (this.stopped || this.down || this.refreshing || this.daemon.runner.core.status().role !== 'excluded' || !this.source.changed()) return;
+    const follow = (): void => {
+      let next: DaemonConfig;
+      try {
+        next = this.source.load();
+      } catch (e) {
+        this.daemon.logger.log('error', 'config-invalid', { source: this.source.where, error: message(e) });
+        return;
+      }
+      if (!same(next, this.target)) this.restartWith(next, 'config source changed while excluded');
+    };
+    if (!this.source.refresh) return follow();
+    this.refreshing = true;
+    this.source
+      .refresh()
+      .then(follow, (e: unknown) => this.daemon.logger.log('error', 'config-invalid', { source: this.source.where, error: message(e) }))
+      .finally(() => (this.refreshing = false));
   }
 
   private restartWith(next: DaemonConfig, why: string): void {
@@ -161,6 +182,7 @@ export class Supervisor {
     try {
       this.daemon = await this.start(next);
       this.restarts++;
+      await this.source.started?.().catch((e: unknown) => this.daemon.logger.log('error', 'config-source', { source: this.source.where, error: message(e) }));
     } catch (e) {
       old.logger.log('error', 'restart-failed', { configVersion: next.configVersion, error: message(e) });
       this.target = old.config;

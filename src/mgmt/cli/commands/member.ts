@@ -5,20 +5,42 @@
  * /run/shoal/shoal.sock), with `--json` for automation.
  */
 import { Command } from 'commander';
+import { ShoalError } from '../../../lib/errors.js';
 import { askMember } from '../../admin/client.js';
 import type { PlainCommand } from '../../admin/protocol.js';
 import type { MemberView, StatusView, UnitsView } from '../../admin/views.js';
 import { formatTable, printJson, printLine } from '../output.js';
 import { defaultSocket } from './admin-query.js';
 
+/** Where `run --flash` writes the booted personality (tmpfs on the appliance). */
+export const DEFAULT_RUNTIME_DIR = '/run/shoal/personality';
+
 export function runCommand(): Command {
   return new Command('run')
-    .description('run one cluster member in the foreground (logs are JSON lines on stderr)')
-    .requiredOption('-c, --config <file>', 'member configuration (JSON)')
-    .action(async (opts: { config: string }) => {
+    .description('run one cluster member in the foreground (logs are JSON lines on stderr), from a config file or from the signed flash personality')
+    .option('-c, --config <file>', 'member configuration (JSON)')
+    .option('--flash <device>', 'boot the signed personality on this flash device directory instead (see flash-image/FORMAT.md)')
+    .option('--trust-root <pem>', 'with --flash: the administrator key or certificate this box was provisioned with')
+    .option('--runtime-dir <dir>', 'with --flash: where the booted personality is written', DEFAULT_RUNTIME_DIR)
+    .action(async (opts: { config?: string; flash?: string; trustRoot?: string; runtimeDir: string }) => {
+      if ((opts.config === undefined) === (opts.flash === undefined)) throw new ShoalError('BAD_USAGE', 'run: give either --config <file> or --flash <device>');
+      if (opts.flash !== undefined && opts.trustRoot === undefined) throw new ShoalError('BAD_USAGE', 'run --flash: --trust-root <pem> is required');
       // The supervisor restarts the member in this process when its configuration changes (reload, or updated while excluded).
       const { Supervisor, fileConfigSource } = await import('../../../daemon/supervisor.js');
-      const supervisor = await Supervisor.run(fileConfigSource(opts.config));
+      const { bootFlashSource } = await import('../../../daemon/flash-source.js');
+      const flash =
+        opts.flash !== undefined ? await bootFlashSource({ device: opts.flash, trustRootPath: opts.trustRoot!, runtimeDir: opts.runtimeDir }) : null;
+      const supervisor = await Supervisor.run(flash ?? fileConfigSource(opts.config!));
+      if (flash) {
+        const b = flash.booted;
+        supervisor.current.logger.log('info', 'personality', {
+          slot: b.slot,
+          configVersion: b.configVersion,
+          wasOnTrial: b.trial,
+          rolledBack: b.rolledBack,
+          signer: Buffer.from(b.signerKeyId).toString('hex').slice(0, 16),
+        });
+      }
       const failed = await new Promise<Error | null>((resolve) => {
         const stop = (): void => resolve(null);
         process.once('SIGTERM', stop);
