@@ -11,6 +11,9 @@
  *   kill:    `shoal tunnel kill <id>` on the member holding the client's IKE SA
  *            removes it there, its replica on the other member becomes a
  *            tombstone, and the client hears the Delete (its SA list is empty)
+ *   config:  `config set | diff | commit` in the shell: member 1 restarts with
+ *            version 2 at debug level; the member whose version is not the
+ *            master's is excluded until member 2 commits the same change
  *
  * Runs as root (CI does); a missing privilege, tmux, curl or strongSwan fails.
  */
@@ -303,4 +306,65 @@ describe('shoal cluster leave | join', () => {
     await c.members.waitForCluster(c.name, MEMBERS, 20_000, { balanced: true });
     expect(await shoalJson<StatusView>('status', '--socket', socket(2))).toMatchObject({ role: 'member', servedUnits: 512, members: 2 });
   });
+});
+
+describe('shoal shell: config commit', () => {
+  it('set + diff + commit in the shell takes effect on the member (new version, debug logs); the other member, now out of step, is excluded until it gets the same version', async () => {
+    const config = (i: number): string => c.members.files(c.name, i).config;
+    const log = (i: number): string => c.members.files(c.name, i).log;
+    const home = join(work, 'home-config');
+    spawnSync('mkdir', ['-p', home]);
+    tmux('new-session', '-d', '-s', 'shell', '-x', '220', '-y', '80', `env HOME=${home} TERM=xterm ${process.execPath} ${CLI} shell --socket ${socket(1)} --config ${config(1)}`);
+    const s1 = await shoalJson<StatusView>('status', '--socket', socket(1));
+    expect(s1.configVersion).toBe(1);
+    const prompt = `${s1.cluster}/${memberAddress(1)} ${s1.role}> `;
+    await waitScreen('first prompt', (ls) => ls[ls.length - 1] === prompt.trimEnd());
+
+    expect(await shellRun(prompt, 'config set log.level debug')).not.toMatch(/error/i);
+    expect(await shellRun(prompt, 'config diff')).toMatch(/^[+~] log\.level: .*"debug"$/m);
+    const logBytes = readFileSync(log(1), 'utf8').length;
+    // the member restarts under the shell: the prompt after the commit may say so ("(no member)")
+    tmux('send-keys', '-t', 'shell', '-l', 'config commit');
+    tmux('send-keys', '-t', 'shell', 'Enter');
+    const committed = await waitScreen('the commit', (ls) => ls.some((l) => l.includes('restarts with version 2')) && /> ?$/.test(ls[ls.length - 1] ?? ''));
+    expect(committed.join('\n')).toMatch(/committed configuration version 2/);
+    expect(JSON.parse(readFileSync(config(1), 'utf8'))).toMatchObject({ cluster: { configVersion: 2 }, log: { level: 'debug' } });
+
+    // takes effect: member 1 runs version 2 (restarted in its own process) and logs at debug level
+    const t0 = Date.now();
+    let now = await shoalJson<StatusView>('status', '--socket', socket(1)).catch(() => null);
+    while (now?.configVersion !== 2 && Date.now() - t0 < 10_000) {
+      await sleep(100);
+      now = await shoalJson<StatusView>('status', '--socket', socket(1)).catch(() => null);
+    }
+    expect(now?.configVersion).toBe(2);
+    // and the shell shows it
+    tmux('send-keys', '-t', 'shell', '-l', 'show cluster');
+    tmux('send-keys', '-t', 'shell', 'Enter');
+    await waitScreen('config version 2 in show cluster', (ls) => ls.some((l) => /config version 2$/.test(l)));
+    const after = readFileSync(log(1), 'utf8').slice(logBytes);
+    expect(after).toMatch(/"level":"debug"/);
+
+    // the versions differ now: exactly one side is out (the one whose version is not the master's)
+    const t1 = Date.now();
+    const excluded = async (): Promise<StatusView[]> =>
+      (await Promise.all([1, 2].map((i) => shoalJson<StatusView>('status', '--socket', socket(i)).catch(() => null)))).filter(
+        (s): s is StatusView => s?.role === 'excluded',
+      );
+    let out = await excluded();
+    while (out.length === 0 && Date.now() - t1 < 10_000) {
+      await sleep(100);
+      out = await excluded();
+    }
+    expect(out).toHaveLength(1);
+    expect(out[0]!.excluded).toMatch(/config version \d differs from the master's \d/);
+    expect(out[0]!.servedUnits).toBe(0);
+
+    // the same change committed on member 2 (one-shot): both at version 2, one cluster again
+    expect((await shoal('config', 'set', 'log.level', 'debug', '--config', config(2))).code).toBe(0);
+    expect((await shoal('config', 'commit', '--config', config(2), '--socket', socket(2))).code).toBe(0);
+    await c.members.waitForCluster(c.name, MEMBERS, 20_000, { balanced: true });
+    for (const i of [1, 2]) expect(await shoalJson<StatusView>('status', '--socket', socket(i))).toMatchObject({ configVersion: 2, excluded: null, members: 2 });
+    tmux('send-keys', '-t', 'shell', 'C-d');
+  }, 90_000);
 });
