@@ -10,7 +10,6 @@
  * (started(), which the supervisor calls); a personality that never gets there is rolled back at the
  * next boot (flash-image/FORMAT.md §6).
  */
-import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootPersonality, type BootedPersonality } from '../flash/boot.js';
 import { readTrustRoot } from '../flash/signing.js';
@@ -18,7 +17,7 @@ import { BOOT_STATE_FILE } from '../flash/slots.js';
 import { installationRoot, softwareDigest } from '../flash/software-digest.js';
 import type { DaemonConfig } from './config.js';
 import { readDaemonConfig } from './daemon.js';
-import type { ConfigSource } from './supervisor.js';
+import { fileSignature, type ConfigSource } from './supervisor.js';
 
 export interface FlashSourceOptions {
   /** The flash device directory (slot-a, slot-b, boot-state). */
@@ -41,14 +40,7 @@ export async function bootFlashSource(o: FlashSourceOptions): Promise<FlashConfi
   const trustRoot = readTrustRoot(o.trustRootPath);
   const software = o.softwareDigest ?? softwareDigest(installationRoot());
   const stateFile = join(o.device, BOOT_STATE_FILE);
-  const signature = (): string => {
-    try {
-      const s = statSync(stateFile);
-      return `${s.ino}:${s.size}:${s.mtimeMs}`;
-    } catch {
-      return 'missing';
-    }
-  };
+  const signature = (): string => fileSignature(stateFile);
   const boot = async (): Promise<{ booted: BootedPersonality; sig: string }> => {
     // Taken before booting: a change during the boot is seen at the next poll.
     const sig = signature();

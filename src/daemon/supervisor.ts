@@ -41,16 +41,19 @@ export interface ConfigSource {
   started?(): Promise<void>;
 }
 
+/** What a poll compares: a file's inode, size and mtime ('missing' when it is not there). */
+export function fileSignature(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.ino}:${s.size}:${s.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
 /** A JSON file: changed when its inode, size or mtime differs from the last load's. */
 export function fileConfigSource(path: string): ConfigSource {
-  const signature = (): string => {
-    try {
-      const s = statSync(path);
-      return `${s.ino}:${s.size}:${s.mtimeMs}`;
-    } catch {
-      return 'missing';
-    }
-  };
+  const signature = (): string => fileSignature(path);
   let loaded: string | null = null;
   return {
     where: path,

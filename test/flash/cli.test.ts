@@ -4,12 +4,12 @@
  * 1 a check failed, 2 bad input), one-line errors, and inspect/diff output
  * that never carries private key material or pre-shared secrets.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runNode, type NodeRun } from '../support/run-node.js';
 import { buildPersonality } from '../../src/flash/build.js';
 import { encodeImage } from '../../src/wire/flash-image.js';
 import { developmentCa, PSK_SECRET, writeMember, type MemberOnDisk } from './member-fixture.js';
@@ -19,23 +19,9 @@ const CLI = join(ROOT, 'dist', 'src', 'mgmt', 'cli', 'main.js');
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const DIGEST = 'ab'.repeat(32);
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = NodeRun;
 
-function run(args: string[], timeoutMs = 30_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = (args: string[], timeoutMs = 30_000): Promise<Run> => runNode(args, { cwd: ROOT, timeoutMs });
 
 const flash = (...args: string[]): Promise<Run> => run([CLI, 'flash', ...args]);
 

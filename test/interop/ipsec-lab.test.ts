@@ -17,6 +17,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tearDown } from '../support/teardown.js';
 import { LAB_IPSEC } from '../../src/lab/ipsec-pki.js';
 import { loadCa } from '../../src/lab/members-pki.js';
 import { CLUSTER, LAB_ADDRESSES } from '../../src/lab/plan.js';
@@ -149,20 +150,12 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  const errors: unknown[] = [];
-  try {
-    await sw?.stop();
-  } catch (e) {
-    errors.push(e);
-  }
-  try {
-    await cluster.down();
-  } catch (e) {
-    errors.push(e);
-  }
-  rmSync(work, { recursive: true, force: true });
   if (figures.length > 0) console.log(`[ipsec-lab] figures:\n  ${figures.join('\n  ')}`);
-  if (errors.length > 0) throw errors[0];
+  await tearDown(
+    () => sw?.stop(),
+    () => cluster.down(),
+    () => rmSync(work, { recursive: true, force: true }),
+  );
 }, 60_000);
 
 describe('strongSwan against the Shoal cluster', () => {

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tearDown } from '../support/teardown.js';
 import { CLUSTER, LAB_ADDRESSES } from '../../src/lab/plan.js';
 import { ping, requireBinaries } from '../support/ipsec-lab.js';
 import { LabCluster } from '../support/lab-cluster.js';
@@ -88,19 +89,11 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  const errors: unknown[] = [];
-  try {
-    await sw?.stop();
-  } catch (e) {
-    errors.push(e);
-  }
-  try {
-    await cluster.down();
-  } catch (e) {
-    errors.push(e);
-  }
-  rmSync(work, { recursive: true, force: true });
-  if (errors.length > 0) throw errors[0];
+  await tearDown(
+    () => sw?.stop(),
+    () => cluster.down(),
+    () => rmSync(work, { recursive: true, force: true }),
+  );
 }, 60_000);
 
 describe('shoal pki revoke against a running cluster', () => {

@@ -342,8 +342,6 @@ describe('shoal shell: config commit', () => {
     tmux('send-keys', '-t', 'shell', '-l', 'show cluster');
     tmux('send-keys', '-t', 'shell', 'Enter');
     await waitScreen('config version 2 in show cluster', (ls) => ls.some((l) => /config version 2$/.test(l)));
-    const after = readFileSync(log(1), 'utf8').slice(logBytes);
-    expect(after).toMatch(/"level":"debug"/);
 
     // the versions differ now: exactly one side is out (the one whose version is not the master's)
     const t1 = Date.now();
@@ -365,6 +363,8 @@ describe('shoal shell: config commit', () => {
     expect((await shoal('config', 'commit', '--config', config(2), '--socket', socket(2))).code).toBe(0);
     await c.members.waitForCluster(c.name, MEMBERS, 20_000, { balanced: true });
     for (const i of [1, 2]) expect(await shoalJson<StatusView>('status', '--socket', socket(i))).toMatchObject({ configVersion: 2, excluded: null, members: 2 });
+    // the new level took effect: member 1 now logs its unit changes (debug lines) as it took its share again
+    expect(readFileSync(log(1), 'utf8').slice(logBytes)).toMatch(/"level":"debug","event":"units-(gained|lost)"/);
     tmux('send-keys', '-t', 'shell', 'C-d');
   }, 90_000);
 });

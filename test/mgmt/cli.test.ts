@@ -2,11 +2,11 @@
  * The simulated cluster demo (src/sim/demo.ts) called directly, and the
  * `shoal` CLI built with tsc and run as a user would: `node dist/src/mgmt/cli/main.js`.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runNode, type NodeRun } from '../support/run-node.js';
 import { ShoalError } from '../../src/lib/errors.js';
 import { runDemo, type DemoReport } from '../../src/sim/demo.js';
 
@@ -14,24 +14,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'dist', 'src', 'mgmt', 'cli', 'main.js');
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = NodeRun;
 
-/** Output of one child process run to its end. */
-function run(args: string[], timeoutMs: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const run = (args: string[], timeoutMs: number): Promise<Run> => runNode(args, { cwd: ROOT, timeoutMs });
 
 /**
  * Build dist with tsc, started when this file loads so it overlaps the runDemo tests.

@@ -3,12 +3,12 @@
  * built by `npm test` before vitest), its files, its text and JSON output, and
  * its errors: one line on stderr, exit 2 for bad values, 1 for refusals.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runNode, type NodeRun } from '../support/run-node.js';
 import type { IndexEntry } from '../../src/pki/store-index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -16,22 +16,10 @@ const CLI = join(ROOT, 'dist', 'src', 'mgmt', 'cli', 'main.js');
 const work = mkdtempSync(join(tmpdir(), 'shoal-pki-cli-'));
 const dir = join(work, 'ca');
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = NodeRun;
 
 function shoal(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: work, timeout: 60_000, env: { ...process.env, SHOAL_PKI_DIR: '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+  return runNode([CLI, ...args], { cwd: work, timeoutMs: 60_000, env: { ...process.env, SHOAL_PKI_DIR: '', ...env } });
 }
 
 /** `shoal pki <args> --dir <dir> --json`, which must succeed; its JSON. */
