@@ -27,13 +27,21 @@
 #define AEAD_TAG_LEN 16
 #define CBC_IV_LEN 16
 
+/*
+ * An SA only ever seals (outbound) or opens (inbound): each direction's
+ * context is made on its first use, from the key kept here, so a tunnel's
+ * pair of SAs holds two contexts, not four (~1.2 kB each for AES-GCM).
+ */
 typedef struct {
   uint32_t magic;
   bool aead;
+  const EVP_CIPHER *cipher;
   EVP_CIPHER_CTX *enc;
   EVP_CIPHER_CTX *dec;
   HMAC_CTX *mac;
   size_t icv_len;
+  size_t key_len;
+  uint8_t key[EVP_MAX_KEY_LENGTH];
   uint8_t salt[SALT_LEN];
 } esp_ctx;
 
@@ -99,18 +107,29 @@ static napi_value wrap(napi_env env, esp_ctx *c) {
   return out;
 }
 
-static esp_ctx *ctx_new(bool aead) {
+static esp_ctx *ctx_new(bool aead, const EVP_CIPHER *cipher, const uint8_t *key, size_t key_len) {
   esp_ctx *c = OPENSSL_zalloc(sizeof *c);
   if (c == NULL) return NULL;
   c->magic = EC_MAGIC;
   c->aead = aead;
-  c->enc = EVP_CIPHER_CTX_new();
-  c->dec = EVP_CIPHER_CTX_new();
-  if (c->enc == NULL || c->dec == NULL) {
-    ctx_free(c);
+  c->cipher = cipher;
+  c->key_len = key_len;
+  memcpy(c->key, key, key_len);
+  return c;
+}
+
+/* The direction's context, keyed on first use; NULL when OpenSSL refuses. */
+static EVP_CIPHER_CTX *direction(esp_ctx *c, bool enc) {
+  EVP_CIPHER_CTX **slot = enc ? &c->enc : &c->dec;
+  if (*slot != NULL) return *slot;
+  EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+  if (x == NULL || EVP_CipherInit_ex(x, c->cipher, NULL, c->key, NULL, enc ? 1 : 0) != 1) {
+    EVP_CIPHER_CTX_free(x);
     return NULL;
   }
-  return c;
+  if (!c->aead) EVP_CIPHER_CTX_set_padding(x, 0);
+  *slot = x;
+  return x;
 }
 
 /* createAead(cipherName, key, salt) */
@@ -127,14 +146,10 @@ static napi_value create_aead(napi_env env, napi_callback_info info) {
   const EVP_CIPHER *cipher = EVP_get_cipherbyname(name);
   if (cipher == NULL || (EVP_CIPHER_get_flags(cipher) & EVP_CIPH_FLAG_AEAD_CIPHER) == 0) return throw_type(env, "not an AEAD cipher");
   if ((size_t)EVP_CIPHER_get_key_length(cipher) != key_len) return throw_type(env, "wrong key length");
-  esp_ctx *c = ctx_new(true);
+  esp_ctx *c = ctx_new(true, cipher, key, key_len);
   if (c == NULL) return throw_error(env, "out of memory");
   c->icv_len = AEAD_TAG_LEN;
   memcpy(c->salt, salt, SALT_LEN);
-  if (EVP_EncryptInit_ex(c->enc, cipher, NULL, key, NULL) != 1 || EVP_DecryptInit_ex(c->dec, cipher, NULL, key, NULL) != 1) {
-    ctx_free(c);
-    return throw_error(env, "cipher initialisation failed");
-  }
   return wrap(env, c);
 }
 
@@ -157,17 +172,14 @@ static napi_value create_cbc_hmac(napi_env env, napi_callback_info info) {
     return throw_type(env, "not a CBC cipher with 16-byte IVs");
   if ((size_t)EVP_CIPHER_get_key_length(cipher) != key_len) return throw_type(env, "wrong key length");
   if (md == NULL || icv_len <= 0 || icv_len > EVP_MD_get_size(md)) return throw_type(env, "bad digest or ICV length");
-  esp_ctx *c = ctx_new(false);
+  esp_ctx *c = ctx_new(false, cipher, key, key_len);
   if (c == NULL) return throw_error(env, "out of memory");
   c->icv_len = (size_t)icv_len;
   c->mac = HMAC_CTX_new();
-  if (c->mac == NULL || EVP_EncryptInit_ex(c->enc, cipher, NULL, key, NULL) != 1 ||
-      EVP_DecryptInit_ex(c->dec, cipher, NULL, key, NULL) != 1 || HMAC_Init_ex(c->mac, mac_key, (int)mac_key_len, md, NULL) != 1) {
+  if (c->mac == NULL || HMAC_Init_ex(c->mac, mac_key, (int)mac_key_len, md, NULL) != 1) {
     ctx_free(c);
-    return throw_error(env, "cipher initialisation failed");
+    return throw_error(env, "HMAC initialisation failed");
   }
-  EVP_CIPHER_CTX_set_padding(c->enc, 0);
-  EVP_CIPHER_CTX_set_padding(c->dec, 0);
   return wrap(env, c);
 }
 
@@ -237,20 +249,22 @@ static napi_value seal(napi_env env, napi_callback_info info) {
   esp_ctx *c = a.ctx;
   uint8_t *text = a.packet + a.text_at;
   int n = (int)(a.icv_at - a.text_at), l = 0;
+  EVP_CIPHER_CTX *enc = direction(c, true);
+  if (enc == NULL) return throw_error(env, "cipher initialisation failed");
   if (c->aead) {
     uint8_t nonce[SALT_LEN + AEAD_IV_LEN], aad[12];
     memcpy(nonce, c->salt, SALT_LEN);
     memcpy(nonce + SALT_LEN, a.packet + 8, AEAD_IV_LEN);
     size_t aad_len = aead_aad(&a, aad);
-    if (EVP_EncryptInit_ex(c->enc, NULL, NULL, NULL, nonce) != 1 || EVP_EncryptUpdate(c->enc, NULL, &l, aad, (int)aad_len) != 1 ||
-        EVP_EncryptUpdate(c->enc, text, &l, text, n) != 1 || EVP_EncryptFinal_ex(c->enc, text + l, &l) != 1 ||
-        EVP_CIPHER_CTX_ctrl(c->enc, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, a.packet + a.icv_at) != 1)
+    if (EVP_EncryptInit_ex(enc, NULL, NULL, NULL, nonce) != 1 || EVP_EncryptUpdate(enc, NULL, &l, aad, (int)aad_len) != 1 ||
+        EVP_EncryptUpdate(enc, text, &l, text, n) != 1 || EVP_EncryptFinal_ex(enc, text + l, &l) != 1 ||
+        EVP_CIPHER_CTX_ctrl(enc, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, a.packet + a.icv_at) != 1)
       return throw_error(env, "AEAD seal failed");
     return NULL;
   }
   if (n % CBC_IV_LEN != 0) return throw_type(env, "CBC text is not whole blocks");
   uint8_t md[EVP_MAX_MD_SIZE];
-  if (EVP_EncryptInit_ex(c->enc, NULL, NULL, NULL, a.packet + 8) != 1 || EVP_EncryptUpdate(c->enc, text, &l, text, n) != 1 || l != n ||
+  if (EVP_EncryptInit_ex(enc, NULL, NULL, NULL, a.packet + 8) != 1 || EVP_EncryptUpdate(enc, text, &l, text, n) != 1 || l != n ||
       !hmac(&a, md))
     return throw_error(env, "CBC seal failed");
   memcpy(a.packet + a.icv_at, md, c->icv_len);
@@ -265,20 +279,22 @@ static napi_value open_packet(napi_env env, napi_callback_info info) {
   const uint8_t *text = a.packet + a.text_at;
   int n = (int)(a.icv_at - a.text_at), l = 0, l2 = 0;
   bool ok;
+  EVP_CIPHER_CTX *dec = direction(c, false);
+  if (dec == NULL) return throw_error(env, "cipher initialisation failed");
   if (c->aead) {
     uint8_t nonce[SALT_LEN + AEAD_IV_LEN], aad[12], tag[AEAD_TAG_LEN];
     memcpy(nonce, c->salt, SALT_LEN);
     memcpy(nonce + SALT_LEN, a.packet + 8, AEAD_IV_LEN);
     memcpy(tag, a.packet + a.icv_at, AEAD_TAG_LEN);
     size_t aad_len = aead_aad(&a, aad);
-    ok = EVP_DecryptInit_ex(c->dec, NULL, NULL, NULL, nonce) == 1 && EVP_DecryptUpdate(c->dec, NULL, &l, aad, (int)aad_len) == 1 &&
-         EVP_DecryptUpdate(c->dec, a.out, &l, text, n) == 1 &&
-         EVP_CIPHER_CTX_ctrl(c->dec, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag) == 1 && EVP_DecryptFinal_ex(c->dec, a.out + l, &l2) == 1;
+    ok = EVP_DecryptInit_ex(dec, NULL, NULL, NULL, nonce) == 1 && EVP_DecryptUpdate(dec, NULL, &l, aad, (int)aad_len) == 1 &&
+         EVP_DecryptUpdate(dec, a.out, &l, text, n) == 1 && EVP_CIPHER_CTX_ctrl(dec, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag) == 1 &&
+         EVP_DecryptFinal_ex(dec, a.out + l, &l2) == 1;
   } else {
     uint8_t md[EVP_MAX_MD_SIZE];
     /* encrypt-then-MAC: nothing is decrypted before the ICV verified */
     ok = n % CBC_IV_LEN == 0 && hmac(&a, md) && CRYPTO_memcmp(md, a.packet + a.icv_at, c->icv_len) == 0 &&
-         EVP_DecryptInit_ex(c->dec, NULL, NULL, NULL, a.packet + 8) == 1 && EVP_DecryptUpdate(c->dec, a.out, &l, text, n) == 1 && l == n;
+         EVP_DecryptInit_ex(dec, NULL, NULL, NULL, a.packet + 8) == 1 && EVP_DecryptUpdate(dec, a.out, &l, text, n) == 1 && l == n;
   }
   napi_value result;
   napi_get_boolean(env, ok, &result);

@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { ShoalError } from '../lib/errors.js';
 import { writePrivate, type MemberLayout } from './members-files.js';
 import { labPrefix } from './plan.js';
+import { DAEMON_NODE_FLAGS } from '../daemon/node-flags.js';
 
 export interface DaemonState {
   member: number;
@@ -45,7 +46,7 @@ export async function startDaemon(layout: MemberLayout, name: string, i: number,
   const out = openSync(f.log, 'a', 0o600);
   let child;
   try {
-    child = spawn('ip', ['netns', 'exec', `${labPrefix(name)}m${i}`, nodePath, cliFile, 'run', '--config', f.config], {
+    child = spawn('ip', ['netns', 'exec', `${labPrefix(name)}m${i}`, nodePath, ...DAEMON_NODE_FLAGS, cliFile, 'run', '--config', f.config], {
       detached: true,
       stdio: ['ignore', out, out],
     });
