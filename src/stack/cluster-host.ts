@@ -382,19 +382,12 @@ export class ClusterHost {
   /** A tunnel handler's outputs as frames: its datagrams from the cluster address, its clients' packets routed on. */
   tunnelOutputs(now: number, outputs: readonly TunnelOutput[]): HostEffect[] {
     const from = this.outer.cfg.address;
-    return outputs.flatMap((o) =>
-      o.kind === 'udp'
-        ? this.send(
-            now,
-            from,
-            o.to.ip,
-            IP_PROTOCOL.UDP,
-            encodeUdp({ srcPort: o.localPort, dstPort: o.to.port, payload: o.payload }, { src: from, dst: o.to.ip }, { checksum: o.checksum ?? true }),
-          )
-        : o.kind === 'ip'
-          ? this.send(now, from, o.to, o.protocol, o.payload)
-          : this.decapsulated(now, o.packet),
-    );
+    return outputs.flatMap((o) => {
+      if (o.kind === 'inner') return this.decapsulated(now, o.packet);
+      if (o.kind === 'ip') return this.send(now, from, o.to, o.protocol, o.payload);
+      const udp = encodeUdp({ srcPort: o.localPort, dstPort: o.to.port, payload: o.payload }, { src: from, dst: o.to.ip }, { checksum: o.checksum ?? true });
+      return this.send(now, from, o.to.ip, IP_PROTOCOL.UDP, udp);
+    });
   }
 
   /** A client's packet out of its tunnel: routed like a forwarded packet (TTL−1), never to the cluster's own addresses. */
