@@ -141,7 +141,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (tmuxAlive()) tmux('kill-server');
+  // The server may be exiting on its own (its last shell just left): a "no server running" is fine here.
+  spawnSync(TMUX, ['-L', tmuxSocket, 'kill-server'], { encoding: 'utf8' });
   // The tmux server of this run leaves its socket file behind.
   rmSync(join(process.env['TMUX_TMPDIR'] ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, tmuxSocket), { force: true });
   await sw?.stop();
@@ -366,5 +367,8 @@ describe('shoal shell: config commit', () => {
     // the new level took effect: member 1 now logs its unit changes (debug lines) as it took its share again
     expect(readFileSync(log(1), 'utf8').slice(logBytes)).toMatch(/"level":"debug","event":"units-(gained|lost)"/);
     tmux('send-keys', '-t', 'shell', 'C-d');
+    const t2 = Date.now();
+    while (tmuxAlive() && Date.now() - t2 < 5000) await sleep(50);
+    expect(tmuxAlive()).toBe(false);
   }, 90_000);
 });
