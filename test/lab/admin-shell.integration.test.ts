@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tearDown } from '../support/teardown.js';
 import { LAB_IPSEC } from '../../src/lab/ipsec-pki.js';
 import { CLUSTER, LAB_ADDRESSES, memberAddress } from '../../src/lab/plan.js';
 import type { TunnelView, SessionView } from '../../src/mgmt/admin/ipsec-views.js';
@@ -141,13 +142,15 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  // The server may be exiting on its own (its last shell just left): a "no server running" is fine here.
-  spawnSync(TMUX, ['-L', tmuxSocket, 'kill-server'], { encoding: 'utf8' });
-  // The tmux server of this run leaves its socket file behind.
-  rmSync(join(process.env['TMUX_TMPDIR'] ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, tmuxSocket), { force: true });
-  await sw?.stop();
-  await c.down();
-  rmSync(work, { recursive: true, force: true });
+  await tearDown(
+    // The server may be exiting on its own (its last shell just left): a "no server running" is fine here.
+    () => spawnSync(TMUX, ['-L', tmuxSocket, 'kill-server'], { encoding: 'utf8' }),
+    // The tmux server of this run leaves its socket file behind.
+    () => rmSync(join(process.env['TMUX_TMPDIR'] ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, tmuxSocket), { force: true }),
+    () => sw?.stop(),
+    () => c.down(),
+    () => rmSync(work, { recursive: true, force: true }),
+  );
 }, 60_000);
 
 describe('shoal shell in a pseudo-terminal', () => {
