@@ -118,7 +118,13 @@ function labWith(mode: DeliveryMode): void {
       expect(flows).toHaveLength(ADDRESSES * PORTS);
       const missing = flows.filter((f) => f.replies === 0);
       const doubled = flows.filter((f) => f.replies > 1);
-      expect({ missing: missing.length, doubled: doubled.length }).toEqual({ missing: 0, doubled: 0 });
+      // On a miss, what each member saw: role and term (a watchdog firing under load moves units), its drops by reason.
+      const seen = async (): Promise<string> =>
+        (await Promise.all([1, 2, 3].map((i) => ask<StatusWithPlane>(i, 'status'))))
+          .map((st, k) => `m${k + 1}: ${st === null ? 'no answer' : `${st.role} term ${st.term}, served ${st.servedUnits}, counters ${JSON.stringify(st.counters)}, data plane ${JSON.stringify(st.dataPlane)}`}`)
+          .join('\n');
+      const result = { missing: missing.length, doubled: doubled.length };
+      expect(result, result.missing + result.doubled > 0 ? await seen() : '').toEqual({ missing: 0, doubled: 0 });
       const owners = (await ask<UnitsView>(1, 'units'))?.owners ?? [];
       const expected = new Map<string, number>();
       for (const f of flows) {
