@@ -86,7 +86,7 @@ export interface ReloadAnswer {
 
 export const DEFAULT_POLL_MS = 500;
 
-/** The configuration compared as a whole: any change restarts the member. */
+/** The configuration compared as a whole: every change restarts the member. */
 function same(a: DaemonConfig, b: DaemonConfig): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }

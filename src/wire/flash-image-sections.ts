@@ -103,7 +103,7 @@ export interface Personality {
   /** PKCS#8 DER. */
   memberKey: Uint8Array;
   trustedCas: Uint8Array[];
-  /** null: any member the trusted CAs certify. */
+  /** null: every member the trusted CAs certify may join. */
   allowedMembers: string[] | null;
   revokedSerials: string[];
   policy: SecurityPolicy;

@@ -202,7 +202,7 @@ export function encodeImage(p: Personality): Uint8Array {
 }
 
 /**
- * `image` with its signature replaced: any old signature is dropped, the
+ * `image` with its signature replaced: an old signature, if present, is dropped, the
  * header's length is set for the new one, and `sign` is handed exactly the
  * bytes the signature covers.
  */

@@ -12,7 +12,7 @@
  *   tunnel-kill {id}                   delete an IKE SA (the client is sent a Delete)
  *   reload                             re-read the config source; restart the member if it changed
  *
- * Parsing is pure and total: any line yields a request or a one-line error.
+ * Parsing is pure and total: every line yields a request or a one-line error.
  */
 import { LOG_RING_LINES, isLogLevel, type LogLevel } from '../log.js';
 
