@@ -22,12 +22,16 @@ export function parseValue(text: string): Json {
 }
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
+/** Keys that reach an object's prototype instead of a property of its own: `__proto__.x` would set x on every object. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 function segments(path: string): string[] {
   const parts = path.split('.');
   if (path.length === 0 || parts.some((p) => !SEGMENT.test(p))) {
     throw new ShoalError('BAD_PATH', `'${path}' is not a key path like log.level or trust.ca.0`);
   }
+  const bad = parts.find((p) => PROTOTYPE_KEYS.has(p));
+  if (bad !== undefined) throw new ShoalError('BAD_PATH', `'${path}': '${bad}' is not allowed in a key path (no configuration key has that name)`);
   return parts;
 }
 
@@ -56,7 +60,8 @@ export function setPath(doc: JsonObject, path: string, value: Json): JsonObject 
 
 function descend(container: JsonObject | Json[], key: string | number, path: string, at: string): JsonObject | Json[] {
   const holder = container as Record<string | number, Json | undefined>;
-  const next = holder[key];
+  // Own properties only: an inherited one is never part of the document.
+  const next = Object.hasOwn(holder, key) ? holder[key] : undefined;
   if (next === undefined) {
     const made: JsonObject = {};
     holder[key] = made;

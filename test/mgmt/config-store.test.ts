@@ -88,6 +88,15 @@ describe('set and diff', () => {
     expect(store.candidate()).toBeNull();
   });
 
+  it('refuse __proto__, constructor and prototype in a path, so a set cannot reach Object.prototype', () => {
+    const store = openConfigStore(config);
+    for (const path of ['__proto__.polluted', 'log.__proto__.polluted', 'constructor.prototype.polluted', 'log.constructor', 'prototype']) {
+      expect(codeOf(() => store.set(path, 'yes'))).toBe('BAD_PATH');
+    }
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(store.candidate()).toBeNull();
+  });
+
   it('diff is empty with nothing staged, and shows removals', () => {
     const store = openConfigStore(config);
     expect(store.diff()).toEqual([]);
