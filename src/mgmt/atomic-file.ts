@@ -6,6 +6,10 @@
  *
  * A failure at any step removes the temporary file and leaves <path> as it
  * was. The file operations are a port so tests can make any step fail.
+ *
+ * The new file's mode is set with fchmod on the temporary file before any
+ * byte is written, so it is exactly what `modeFor` says whatever the umask,
+ * and a secret is never readable by others, not even for a moment.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -17,6 +21,7 @@ export interface FileOps {
   openSync(path: string, flags: string, mode?: number): number;
   writeSync(fd: number, data: Uint8Array, offset: number, length: number): number;
   fsyncSync(fd: number): void;
+  fchmodSync(fd: number, mode: number): void;
   closeSync(fd: number): void;
   renameSync(from: string, to: string): void;
   unlinkSync(path: string): void;
@@ -26,26 +31,35 @@ export const NODE_FILE_OPS: FileOps = {
   openSync: (path, flags, mode) => fs.openSync(path, flags, mode),
   writeSync: (fd, data, offset, length) => fs.writeSync(fd, data, offset, length),
   fsyncSync: (fd) => fs.fsyncSync(fd),
+  fchmodSync: (fd, mode) => fs.fchmodSync(fd, mode),
   closeSync: (fd) => fs.closeSync(fd),
   renameSync: (from, to) => fs.renameSync(from, to),
   unlinkSync: (path) => fs.unlinkSync(path),
 };
 
-/** The mode a replacement keeps: the old file's, or `fallback` for a new file. */
-function modeOf(path: string, fallback: number): number {
+/** The mode of the file being replaced, or null when there is none. */
+function existingMode(path: string): number | null {
   try {
     return fs.statSync(path).mode & 0o777;
   } catch {
-    return fallback;
+    return null;
   }
 }
 
-export function writeFileAtomic(path: string, text: string, ops: FileOps = NODE_FILE_OPS, newFileMode = 0o644): void {
+/** The mode of the written file, from the replaced file's (null: a new file). */
+export type ModeRule = (existing: number | null) => number;
+
+/** By default a replacement keeps the old file's mode; a new file is 0644. */
+export const KEEP_MODE: ModeRule = (existing) => existing ?? 0o644;
+
+export function writeFileAtomic(path: string, text: string, ops: FileOps = NODE_FILE_OPS, modeFor: ModeRule = KEEP_MODE): void {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const data = Buffer.from(text, 'utf8');
   let fd: number | null = null;
   try {
-    fd = ops.openSync(tmp, 'wx', modeOf(path, newFileMode));
+    const mode = modeFor(existingMode(path));
+    fd = ops.openSync(tmp, 'wx', mode & 0o600);
+    ops.fchmodSync(fd, mode);
     for (let at = 0; at < data.length; ) at += ops.writeSync(fd, data, at, data.length - at);
     ops.fsyncSync(fd);
     ops.closeSync(fd);

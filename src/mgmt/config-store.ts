@@ -15,19 +15,29 @@
  * membership rule compares versions, so a number is never reused for other
  * content); only a version staged by hand (`config set cluster.configVersion
  * 7`, to match the cluster's master) is taken as it is.
+ *
+ * The documents hold pre-shared keys: the candidate and the kept versions are
+ * always written 0600 (an older, wider file is narrowed on the next write),
+ * and the active document keeps the mode its administrator gave it, minus
+ * every permission for others (a group that reads it is a choice; the world
+ * is not).
  */
 import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { DEFAULT_ADMIN_SOCKET, parseDaemonConfig } from '../daemon/config.js';
 import { ShoalError } from '../lib/errors.js';
 import { askMember } from './admin/client.js';
-import { NODE_FILE_OPS, writeFileAtomic, type FileOps } from './atomic-file.js';
+import { NODE_FILE_OPS, writeFileAtomic, type FileOps, type ModeRule } from './atomic-file.js';
 import { diffDocs, isObject, parseValue, setPath, type Change, type Json, type JsonObject } from './config-doc.js';
 
 /** How many earlier versions are kept for rollback. */
 export const HISTORY_LIMIT = 10;
 /** parseDaemonConfig's default when the document names none. */
 const DEFAULT_CONFIG_VERSION = 1;
+/** The candidate and the kept versions: the owner only, whatever they were and whatever the umask. */
+const SECRET_MODE: ModeRule = () => 0o600;
+/** The active document: as its administrator set it, never readable by others. */
+const ACTIVE_MODE: ModeRule = (existing) => (existing ?? 0o600) & ~0o007;
 
 export interface StoreOptions {
   /** The running member's admin socket; default: the one the active document names. */
@@ -132,7 +142,7 @@ class FileConfigStore implements ConfigStore {
   set(path: string, value: string): Json {
     const parsed = parseValue(value);
     const next = setPath(this.candidate() ?? this.show(), path, parsed);
-    writeFileAtomic(this.candidatePath, text(next), this.ops);
+    writeFileAtomic(this.candidatePath, text(next), this.ops, SECRET_MODE);
     return parsed;
   }
 
@@ -186,8 +196,8 @@ class FileConfigStore implements ConfigStore {
     parseDaemonConfig(doc, (p) => resolve(base, p)); // throws BAD_CONFIG naming the field
     const previous = versionOf(active);
     const kept = this.historyPath(previous);
-    writeFileAtomic(kept, text(active), this.ops);
-    writeFileAtomic(this.path, text(doc), this.ops);
+    writeFileAtomic(kept, text(active), this.ops, SECRET_MODE);
+    writeFileAtomic(this.path, text(doc), this.ops, ACTIVE_MODE);
     this.dropCandidate();
     this.prune();
     return {

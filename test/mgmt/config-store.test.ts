@@ -253,6 +253,45 @@ describe('atomic writes', () => {
   });
 });
 
+describe('file modes (the documents hold pre-shared keys)', () => {
+  const modeOf = (f: string): number => fs.statSync(f).mode & 0o777;
+  let umask = 0;
+  beforeEach(() => {
+    umask = process.umask(0); // the widest umask: a mode that depended on it would show
+  });
+  afterEach(() => process.umask(umask));
+
+  it('the candidate and the kept versions are 0600 whatever the umask; the active document loses what others could read', async () => {
+    fs.chmodSync(config, 0o644);
+    const store = openConfigStore(config);
+    store.set('log.level', 'debug');
+    expect(modeOf(`${config}.candidate`)).toBe(0o600);
+    const r = await store.commit();
+    expect(modeOf(r.kept)).toBe(0o600);
+    expect(modeOf(config)).toBe(0o640);
+  });
+
+  it('an existing candidate or kept version that is wider is narrowed to 0600 on the next write', async () => {
+    const store = openConfigStore(config);
+    store.set('log.level', 'debug');
+    fs.chmodSync(`${config}.candidate`, 0o666);
+    store.set('log.level', 'warn');
+    expect(modeOf(`${config}.candidate`)).toBe(0o600);
+    writeFileSync(`${config}.v1`, '{}', { mode: 0o644 });
+    fs.chmodSync(`${config}.v1`, 0o644);
+    expect((await store.commit()).kept).toBe(`${config}.v1`);
+    expect(modeOf(`${config}.v1`)).toBe(0o600);
+  });
+
+  it('a file the administrator narrowed stays as narrow', async () => {
+    fs.chmodSync(config, 0o600);
+    const store = openConfigStore(config);
+    store.set('log.level', 'debug');
+    await store.commit();
+    expect(modeOf(config)).toBe(0o600);
+  });
+});
+
 describe('shoal config (in process)', () => {
   it('set, diff, commit --json and show print what the store did', async () => {
     expect((await shoal('config', 'set', 'log.level', 'debug', '--config', config)).stdout).toBe(
