@@ -157,6 +157,8 @@ export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => stri
   const inner = root.inner === undefined ? undefined : parseInner(obj(root.inner, 'inner'));
   if (inner && !outer) bad('inner', 'needs an "outer" section too (the inside gateway routes to and from it)');
   if (inner && outer && inner.address === outer.clusterIp) bad('inner.address', 'must differ from outer.address');
+  // One TAP for both sides would hand the internet's frames to the inside router and back.
+  if (inner && outer && inner.tap === outer.tap) bad('inner.tap', `'${inner.tap}' is also outer.tap: the outer and inner sides need a TAP each`);
   const ipsec = root.ipsec === undefined ? undefined : parseIpsecSection(root.ipsec, resolvePath);
   if (ipsec && !inner) bad('ipsec', 'needs "outer" and "inner" sections (tunnels end on the inside)');
   return {
