@@ -63,6 +63,8 @@ export const NakReason = {
   Vetoed: 4,
   ConfigVersion: 5,
   Busy: 6,
+  /** The request itself is unacceptable (an epoch beyond MAX_EPOCH): asking again cannot help. */
+  BadRequest: 7,
 } as const;
 export type NakReason = (typeof NakReason)[keyof typeof NakReason];
 

@@ -34,6 +34,9 @@ export interface SimulationOptions {
 
 const MAX_TICKS_AT_ONE_INSTANT = 10_000;
 
+/** The cluster id members get unless the options name another. */
+export const SIM_CLUSTER_ID = 0x5348_0001;
+
 export class Simulation {
   readonly clock = new ManualClock(0);
   readonly rng: SeededRandom;
@@ -68,7 +71,7 @@ export class Simulation {
   private config(spec: SimMemberSpec, incarnation: number): MemberConfig {
     return {
       self: spec.id,
-      clusterId: this.options.clusterId ?? 0x5348_0001,
+      clusterId: this.options.clusterId ?? SIM_CLUSTER_ID,
       configVersion: spec.configVersion ?? this.options.configVersion ?? 1,
       incarnation,
       credentials: spec.credentials,

@@ -1,5 +1,7 @@
 /** Builds simulations from the shared test PKI: member i is 198.18.0.i with CN member-i. */
-import { Simulation, type SimulationOptions } from '../../src/sim/simulation.js';
+import { ControlChannel } from '../../src/cluster/membership/channel.js';
+import type { ControlMessage } from '../../src/cluster/messages.js';
+import { SIM_CLUSTER_ID, Simulation, type SimulationOptions } from '../../src/sim/simulation.js';
 import type { SimMemberSpec, SimNode } from '../../src/sim/sim-node.js';
 import { checkSafety, converged } from '../../src/sim/invariants.js';
 import { standardFixtures, type StandardFixtures } from '../support/pki.js';
@@ -43,4 +45,25 @@ export function masterOf(sim: Simulation): SimNode {
 
 export function spread(values: readonly number[]): number {
   return Math.max(...values) - Math.min(...values);
+}
+
+/**
+ * Seals control messages as member i would (its certificate and key, the
+ * simulation's cluster id and wall clock), for forgery and attack tests; MACed
+ * types use whatever cluster key is put in `channel.keys`.
+ */
+export function impostor(fx: StandardFixtures, i: number, sim: Simulation, incarnation = 1): { channel: ControlChannel; seal: (m: ControlMessage) => Uint8Array } {
+  const m = fx.members[i - 1];
+  if (!m) throw new Error(`no fixture member ${i}`);
+  const channel = new ControlChannel({
+    self: m.memberId,
+    clusterId: SIM_CLUSTER_ID,
+    configVersion: 1,
+    incarnation,
+    credentials: { chain: m.chain, privateKey: m.privateKey },
+    trust: fx.trust,
+    timing: sim.timing,
+    maxSkewMs: 30_000,
+  });
+  return { channel, seal: (msg) => channel.seal(msg, Math.floor(sim.clock.wallNow())) };
 }

@@ -7,7 +7,7 @@
 import type { RandomSource } from '../../lib/random.js';
 import { MIN_N } from '../keepalive.js';
 import type { ControlMessage } from '../messages.js';
-import type { Epoch, MemberId, UnitEpoch, UnitId } from '../types.js';
+import { isSaneEpoch, type Epoch, type MemberId, type UnitEpoch, type UnitId } from '../types.js';
 import { WorkTable } from '../work-table.js';
 import type { Action, Exclusion, RoleName } from './actions.js';
 import type { ControlChannel, DropReason } from './channel.js';
@@ -74,7 +74,12 @@ export class MembershipContext {
     this.outbox.push({ kind: 'log', level, event, fields });
   }
 
+  /** An epoch beyond MAX_EPOCH is not noted (counted instead): the next epoch taken must stay a u32. */
   noteEpoch(epoch: Epoch): void {
+    if (!isSaneEpoch(epoch)) {
+      this.count('epoch.beyond-limit');
+      return;
+    }
     if (epoch > this.maxEpochSeen) this.maxEpochSeen = epoch;
   }
 

@@ -20,6 +20,7 @@ import { MessageType, NakReason, UnitState, isPermanentNak, type Header, type Jo
 import type { Inbound } from './channel.js';
 import type { MembershipContext } from './context.js';
 import { exclusionReason } from './excluded.js';
+import { joinEpochProblem } from './master-joins.js';
 import type { Role, RoleSwitch } from './role.js';
 
 type Phase = 'joining' | 'waiting' | 'offering';
@@ -79,6 +80,11 @@ export class JoiningRole implements Role {
   onMessage(now: number, { header, message }: Inbound): void {
     switch (message.type) {
       case MessageType.JoinRequest:
+        // Its epochs would seed ours if we end up master: a master would refuse this join, so do we.
+        if (joinEpochProblem(message) !== null) {
+          this.ctx.count('join.heard-bad-epoch');
+          return;
+        }
         // Another member looking for a master: if we end up master, what it serves is not ours to take.
         this.ctx.heardJoins.set(header.sender, message.served);
         this.ctx.noteEpoch(message.maxEpoch);

@@ -15,9 +15,20 @@ import type { Approval } from '../../apps/application.js';
 import { bytesEqual } from '../../lib/bytes.js';
 import type { VerifiedPeer } from '../auth/trust.js';
 import { MessageType, NakReason, type JoinRequest, type OkToJoin } from '../messages.js';
-import type { MemberId } from '../types.js';
+import { isSaneEpoch, MAX_EPOCH, type MemberId } from '../types.js';
 import type { MembershipContext } from './context.js';
 import { exclusionReason } from './excluded.js';
+
+/**
+ * Why a join's epochs cannot be taken (null when they can): a master starts
+ * above the joiner's maxEpoch and adopts its served epochs, so one beyond
+ * MAX_EPOCH would push the next epoch past the u32 field.
+ */
+export function joinEpochProblem(req: JoinRequest): string | null {
+  if (!isSaneEpoch(req.maxEpoch)) return `maxEpoch ${req.maxEpoch} is beyond the limit ${MAX_EPOCH}`;
+  const bad = req.served.find((s) => !isSaneEpoch(s.epoch));
+  return bad === undefined ? null : `unit ${bad.unit} epoch ${bad.epoch} is beyond the limit ${MAX_EPOCH}`;
+}
 
 export interface Admission {
   member: MemberId;
@@ -47,6 +58,12 @@ export class JoinDesk {
     const done = this.answered.get(sender);
     if (done && bytesEqual(done.nonce, req.nonce)) {
       this.ctx.send(now, done.ok, sender);
+      return;
+    }
+    const epochProblem = joinEpochProblem(req);
+    if (epochProblem !== null) {
+      this.ctx.count('master.bad-epoch-nak');
+      this.nak(now, sender, req.nonce, NakReason.BadRequest, epochProblem);
       return;
     }
     if (req.configVersion !== this.ctx.configVersion) {

@@ -14,7 +14,7 @@
  */
 import { planRebalance } from '../balancer.js';
 import { AckKind, MessageType, UnitState, type AckKind as AckKindT } from '../messages.js';
-import type { Epoch, MemberId, UnitEpoch, UnitId } from '../types.js';
+import { isSaneEpoch, type Epoch, type MemberId, type UnitEpoch, type UnitId } from '../types.js';
 import { leastLoaded } from '../work-table.js';
 import type { MembershipContext } from './context.js';
 import { NO_MARKERS, markerList, markersByUnit, type HandoffMarkers } from './handoff.js';
@@ -64,7 +64,8 @@ export class UnitAssigner {
 
   /** Epochs must keep rising across masters: start above everything this member has seen. */
   startAbove(epoch: Epoch): void {
-    this.nextEpoch = Math.max(this.nextEpoch, epoch + 1);
+    // Callers pass checked epochs; this keeps a slip from ever reaching the encoder.
+    if (isSaneEpoch(epoch)) this.nextEpoch = Math.max(this.nextEpoch, epoch + 1);
   }
 
   /**
@@ -72,8 +73,14 @@ export class UnitAssigner {
    * view, adopted reports, keepalives): members ignore orders older than what
    * their view holds, so an epoch that went back would never be served.
    */
-  private takeEpoch(): Epoch {
+  private takeEpoch(): Epoch | null {
     this.nextEpoch = Math.max(this.nextEpoch, this.ctx.maxEpochSeen + 1);
+    // Never wrap: a wrapped epoch would be older than every served one. Unreachable
+    // from inputs (they stop at MAX_EPOCH), so only 2^31 batches could get here.
+    if (this.nextEpoch > 0xffff_ffff) {
+      this.ctx.count('master.epochs-exhausted');
+      return null;
+    }
     const e = this.nextEpoch++;
     this.ctx.noteEpoch(e);
     return e;
@@ -102,6 +109,7 @@ export class UnitAssigner {
 
   private assignTo(now: number, to: MemberId, units: readonly UnitId[], markers: HandoffMarkers = NO_MARKERS): void {
     const epoch = this.takeEpoch();
+    if (epoch === null) return;
     const entries = units.map((unit) => ({ unit, epoch }));
     if (to === this.self) {
       for (const u of units) {
