@@ -10,7 +10,7 @@
  *     "interconnect": { "group": "239.255.83.72", "port": 5400 },
  *     "admin":    { "socket": "/run/shoal/m1.sock" },
  *     "log":      { "level": "info" },
- *     "metrics":  { "listen": "127.0.0.1:9105" },
+ *     "metrics":  { "listen": "127.0.0.1:9105", "bearerTokenFile": "metrics.token" },
  *     "timing":   { "watchdogMs": 200 },
  *     "outer":    { "tap": "tapo", "mode": "unicast", "address": "198.18.1.10",
  *                   "subnet": "198.18.1.0/24", "gateway": "198.18.1.1", "mtu": 1500 },
@@ -29,6 +29,7 @@ import { DEFAULT_TIMING, type MembershipTiming } from '../cluster/membership/con
 import { ShoalError } from '../lib/errors.js';
 import { parseIpv4 } from '../lib/ipv4.js';
 import type { LogLevel } from '../mgmt/log.js';
+import { isLoopback } from '../mgmt/metrics/bearer.js';
 import { DELIVERY_MODES, type DeliveryMode } from '../stack/delivery-mode.js';
 
 export interface DaemonConfig {
@@ -48,12 +49,19 @@ export interface DaemonConfig {
   adminSocket: string;
   logLevel: LogLevel;
   /** Where Prometheus metrics are served (GET /metrics); none when absent. */
-  metrics?: { host: string; port: number };
+  metrics?: MetricsConfig;
   timing: MembershipTiming;
   outer?: OuterConfig;
   inner?: InnerConfig;
   /** The IPsec tunnel handler (src/apps/ipsec/config-file.ts); needs both sides. */
   ipsec?: IpsecFileConfig;
+}
+
+export interface MetricsConfig {
+  host: string;
+  port: number;
+  /** The file holding the bearer token every scrape must send; required off loopback. */
+  bearerTokenFile?: string;
 }
 
 export interface OuterConfig {
@@ -136,7 +144,7 @@ export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => stri
   const admin = obj(root.admin, 'admin', true);
   const log = obj(root.log, 'log', true);
   const timing = obj(root.timing, 'timing', true);
-  const metrics = root.metrics === undefined ? undefined : parseMetrics(obj(root.metrics, 'metrics'));
+  const metrics = root.metrics === undefined ? undefined : parseMetrics(obj(root.metrics, 'metrics'), resolvePath);
 
   const group = ipv4(ic, 'group', 'interconnect', DEFAULT_GROUP);
   const first = parseIpv4(group) >>> 24;
@@ -184,9 +192,12 @@ export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => stri
   };
 }
 
-/** `metrics.listen`: "address:port" on an IPv4 address of this box (a loopback or management one). */
-function parseMetrics(o: Obj): { host: string; port: number } {
-  for (const key of Object.keys(o)) if (key !== 'listen') bad(`metrics.${key}`, 'unknown setting (known: listen)');
+/**
+ * `metrics.listen`: "address:port" on an IPv4 address of this box; off loopback it needs
+ * `metrics.bearerTokenFile` (the metrics name tunnels, members and traffic: not for anyone on the network).
+ */
+function parseMetrics(o: Obj, resolvePath: (p: string) => string): MetricsConfig {
+  for (const key of Object.keys(o)) if (key !== 'listen' && key !== 'bearerTokenFile') bad(`metrics.${key}`, 'unknown setting (known: listen, bearerTokenFile)');
   const listen = str(o, 'listen', 'metrics');
   const m = /^(.+):(\d{1,5})$/.exec(listen);
   const host = m?.[1] ?? '';
@@ -197,7 +208,11 @@ function parseMetrics(o: Obj): { host: string; port: number } {
   } catch {
     bad('metrics.listen', `'${host}' is not an IPv4 address`);
   }
-  return { host, port };
+  if (o.bearerTokenFile === undefined) {
+    if (!isLoopback(host)) bad('metrics.listen', `'${host}' is not a loopback address: set metrics.bearerTokenFile (a file holding the token scrapers send), or listen on 127.0.0.1`);
+    return { host, port };
+  }
+  return { host, port, bearerTokenFile: resolvePath(str(o, 'bearerTokenFile', 'metrics')) };
 }
 
 function prefix(text: unknown, field: string, maxLen: number): { base: number; prefixLen: number } {

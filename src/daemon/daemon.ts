@@ -21,6 +21,7 @@ import { ShoalError } from '../lib/errors.js';
 import { formatIpv4, parseIpv4 } from '../lib/ipv4.js';
 import { AdminServer } from '../mgmt/admin/server.js';
 import { jsonLogger, LogRing, type Logger } from '../mgmt/log.js';
+import { readBearerToken } from '../mgmt/metrics/bearer.js';
 import { MetricsServer } from '../mgmt/metrics/http.js';
 import { UdpControlTransport } from '../ports/control-transport-udp.js';
 import { cryptoRandom } from '../ports/crypto-random.js';
@@ -229,7 +230,10 @@ export async function startDaemonWith(config: DaemonConfig, log?: Logger, apps?:
   try {
     admin = await AdminServer.listen(config.adminSocket, adminParts.handle);
     try {
-      if (config.metrics) metrics = await MetricsServer.listen(config.metrics, adminParts.metrics);
+      if (config.metrics) {
+        const file = config.metrics.bearerTokenFile;
+        metrics = await MetricsServer.listen(config.metrics, adminParts.metrics, file === undefined ? undefined : readBearerToken(file));
+      }
     } catch (e) {
       await admin.close();
       throw e;

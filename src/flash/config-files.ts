@@ -9,7 +9,7 @@
  *     member.pem                    member-chain
  *     member.key         0600       member-key
  *     trusted-cas.pem               trusted-cas
- *     member-crl-0.crl, ipsec-*.pem …   file sections, named by the configuration (0600 if secret)
+ *     member-crl-0.crl, metrics-token, ipsec-*.pem …   file sections, named by the configuration (0600 if secret)
  */
 import type { Personality } from '../wire/flash-image-sections.js';
 
@@ -38,7 +38,7 @@ function isObject(v: unknown): v is ConfigDoc {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The files the configuration names besides the member's own: the member CRLs (trust.crl) and the `ipsec` section's certificate, key, client CAs and CRLs. */
+/** The files the configuration names besides the member's own: the member CRLs (trust.crl), the metrics token and the `ipsec` section's certificate, key, client CAs and CRLs. */
 export function fileRefs(doc: ConfigDoc): FileRef[] {
   const refs: FileRef[] = [];
   const single = (o: ConfigDoc, field: string, key: string, name: string, secret: boolean): void => {
@@ -53,6 +53,7 @@ export function fileRefs(doc: ConfigDoc): FileRef[] {
     });
   };
   if (isObject(doc.trust)) list(doc.trust, 'trust', 'crl', (i) => `member-crl-${i}.crl`);
+  if (isObject(doc.metrics)) single(doc.metrics, 'metrics', 'bearerTokenFile', 'metrics-token', true);
   const ipsec = doc.ipsec;
   if (isObject(ipsec)) {
     single(ipsec, 'ipsec', 'certificate', 'ipsec-certificate.pem', false);

@@ -3,10 +3,14 @@
  * special values, name checks), a member's metric families from its views,
  * the counters view they read, and the HTTP adapter (GET /metrics, 404 else).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { countersView, type CountersView } from '../../src/mgmt/admin/counters-view.js';
 import type { MemberView, StatusView } from '../../src/mgmt/admin/views.js';
 import { EXPOSITION_CONTENT_TYPE, escapeLabelValue, formatExposition } from '../../src/mgmt/metrics/exposition.js';
+import { readBearerToken } from '../../src/mgmt/metrics/bearer.js';
 import { MetricsServer } from '../../src/mgmt/metrics/http.js';
 import { shoalMetrics } from '../../src/mgmt/metrics/shoal-metrics.js';
 
@@ -166,8 +170,54 @@ describe('MetricsServer', () => {
     }
   });
 
+  it('with a bearer token, answers only a request that carries it (401 with WWW-Authenticate otherwise)', async () => {
+    const token = 'k3y-0f-at-least-16.chars';
+    server = await MetricsServer.listen({ host: '127.0.0.1', port: 0 }, () => 'up 1\n', token);
+    const url = `http://127.0.0.1:${server.address.port}/metrics`;
+    for (const authorization of [undefined, 'Bearer wrong-token-of-some-length', `Basic ${token}`, `Bearer ${token}x`, 'Bearer ']) {
+      const r = await fetch(url, authorization === undefined ? {} : { headers: { authorization } });
+      expect(r.status, String(authorization)).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe('Bearer realm="shoal metrics"');
+      expect(await r.text()).not.toContain('up 1');
+    }
+    const ok = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toBe('up 1\n');
+  });
+
+  it('refuses to listen off loopback without a bearer token, before binding anything', async () => {
+    await expect(MetricsServer.listen({ host: '0.0.0.0', port: 0 }, () => '')).rejects.toMatchObject({
+      code: 'METRICS_NO_TOKEN',
+      message: 'metrics: 0.0.0.0 is not a loopback address: serving it needs a bearer token (metrics.bearerTokenFile)',
+    });
+  });
+
   it('a port in use is a one-line METRICS_LISTEN error', async () => {
     server = await MetricsServer.listen({ host: '127.0.0.1', port: 0 }, () => '');
     await expect(MetricsServer.listen({ host: '127.0.0.1', port: server.address.port }, () => '')).rejects.toMatchObject({ code: 'METRICS_LISTEN', message: `metrics: cannot listen on 127.0.0.1:${server.address.port}: EADDRINUSE` });
+  });
+});
+
+describe('readBearerToken', () => {
+  let dir = '';
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (text: string): string => {
+    dir = mkdtempSync(join(tmpdir(), 'shoal-token-'));
+    const f = join(dir, 'metrics.token');
+    writeFileSync(f, text, { mode: 0o600 });
+    return f;
+  };
+
+  it('reads one token, a final newline ignored', () => {
+    expect(readBearerToken(file('abcdefghijklmnop-1234\n'))).toBe('abcdefghijklmnop-1234');
+  });
+
+  it('refuses a missing file, a short token and anything but one token, each in one line naming the setting', () => {
+    expect(() => readBearerToken('/nonexistent/metrics.token')).toThrow('metrics.bearerTokenFile: cannot read /nonexistent/metrics.token: ENOENT');
+    const short = file('short\n');
+    expect(() => readBearerToken(short)).toThrow(`metrics.bearerTokenFile: the token in ${short} has 5 characters; use at least 16`);
+    rmSync(dir, { recursive: true });
+    const two = file('abcdefghijklmnop\nqrstuvwxyz012345\n');
+    expect(() => readBearerToken(two)).toThrow(`metrics.bearerTokenFile: ${two} must hold one token of letters, digits and -._~+/ (nothing else)`);
   });
 });

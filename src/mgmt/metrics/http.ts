@@ -1,12 +1,15 @@
 /**
  * The metrics endpoint: a thin node:http adapter that answers GET /metrics
  * with the exposition text the daemon renders at that moment, and 404 to
- * anything else. It listens on a local address from the configuration
- * (`metrics.listen`, e.g. 127.0.0.1:9105); no TLS, no authentication, so
- * it is meant for a loopback or management address.
+ * anything else. It listens on an address from the configuration
+ * (`metrics.listen`, e.g. 127.0.0.1:9105). With a bearer token every request
+ * must carry it (401 otherwise); without one it listens on loopback only
+ * (bearer.ts). No TLS: the token protects against a neighbour on a
+ * management network scraping or probing, not against one who sniffs it.
  */
 import http from 'node:http';
 import { ShoalError } from '../../lib/errors.js';
+import { bearerMatches, isLoopback } from './bearer.js';
 import { EXPOSITION_CONTENT_TYPE } from './exposition.js';
 
 export interface ListenAddress {
@@ -20,8 +23,16 @@ export class MetricsServer {
     readonly address: ListenAddress,
   ) {}
 
-  static async listen(at: ListenAddress, render: () => string): Promise<MetricsServer> {
+  /** `token`: what every request must send as `Authorization: Bearer`; required unless `at` is a loopback address. */
+  static async listen(at: ListenAddress, render: () => string, token?: string): Promise<MetricsServer> {
+    if (token === undefined && !isLoopback(at.host)) {
+      throw new ShoalError('METRICS_NO_TOKEN', `metrics: ${at.host} is not a loopback address: serving it needs a bearer token (metrics.bearerTokenFile)`);
+    }
     const server = http.createServer((req, res) => {
+      if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
+        res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="shoal metrics"' }).end('unauthorized: send Authorization: Bearer <token>\n');
+        return;
+      }
       const path = (req.url ?? '').split('?')[0];
       if (req.method !== 'GET' || path !== '/metrics') {
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: the metrics are at GET /metrics\n');
