@@ -14,6 +14,8 @@ import { ClientTrustStore, type ClientChainVerifier } from '../apps/ipsec/ike/pe
 import { formatIdentity, identityPayload } from '../apps/ipsec/ike/peer-auth/identity.js';
 import { HANDSHAKES_PER_TURN, IpsecHandler, type SaEventSink } from '../apps/ipsec/ipsec-handler.js';
 import { espSaLines } from '../apps/ipsec/esp-key-export.js';
+import { ivTagOf } from '../apps/ipsec/esp/aead-iv.js';
+import { parseIpv4 } from '../lib/ipv4.js';
 import { AddressPool } from '../cluster/session-id.js';
 import { ShoalError } from '../lib/errors.js';
 import type { RandomSource } from '../lib/random.js';
@@ -122,6 +124,7 @@ export function makeIpsecHandler(config: DaemonConfig, logger: Logger, random: R
       pool: new AddressPool(c.pool.address, c.pool.prefixLength),
       wallNow,
       certReqAuthorities: authorityHashes(c.trust.caCertificates),
+      ivTag: ivTagOf(parseIpv4(config.memberAddress)),
     },
     sink,
     HANDSHAKES_PER_TURN,

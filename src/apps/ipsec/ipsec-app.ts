@@ -4,8 +4,10 @@
  * over or lets go of the unit's tunnels. Its essential state travels through
  * the replicator under application number IPSEC_APP.
  */
-import type { Approval, ClusterApplication } from '../application.js';
+import type { Approval, ClusterApplication, JoinCandidate } from '../application.js';
 import type { MemberId, UnitId } from '../../cluster/types.js';
+import { formatIpv4 } from '../../lib/ipv4.js';
+import { ivTagOf } from './esp/aead-iv.js';
 import type { IpsecHandler } from './ipsec-handler.js';
 
 export const IPSEC_APP = 1;
@@ -17,6 +19,8 @@ export interface ReplicaSource {
 
 export class IpsecApp implements ClusterApplication {
   readonly name = 'ipsec';
+  /** The cluster's members, as the master's list last said (this member among them). */
+  private members: readonly MemberId[] = [];
 
   constructor(
     private readonly handler: IpsecHandler,
@@ -25,11 +29,21 @@ export class IpsecApp implements ClusterApplication {
     private readonly log: (event: string, fields: Record<string, unknown>) => void = () => undefined,
   ) {}
 
-  approveJoin(): Approval {
-    return { approve: true };
+  /**
+   * Two members with one IV tag could send the same AEAD IV on an SA both
+   * have served (esp/aead-iv.ts): a joiner whose tag a current member holds
+   * is refused, naming that member (a rejoin of the same member is no clash).
+   */
+  approveJoin(candidate: JoinCandidate): Approval {
+    const tag = ivTagOf(candidate.memberId);
+    const clash = this.members.find((m) => m !== candidate.memberId && ivTagOf(m) === tag);
+    if (clash === undefined) return { approve: true };
+    return { approve: false, reason: `IV tag ${tag} of ${formatIpv4(candidate.memberId)} is ${formatIpv4(clash)}'s (the low 16 bits of member addresses must differ)` };
   }
 
-  membersChanged(_added: readonly MemberId[], _removed: readonly MemberId[], _members: readonly MemberId[]): void {}
+  membersChanged(_added: readonly MemberId[], _removed: readonly MemberId[], members: readonly MemberId[]): void {
+    this.members = [...members];
+  }
 
   unitsGained(units: readonly UnitId[]): void {
     const now = this.now();

@@ -7,7 +7,8 @@
  */
 import type { RandomSource } from '../../../lib/random.js';
 import { addonFile, requireAddon } from '../../../lib/native-addon.js';
-import { ESP_HEADER_LENGTH, writeU32 } from '../../../wire/esp.js';
+import { ESP_HEADER_LENGTH } from '../../../wire/esp.js';
+import { AEAD_IV_LENGTH, writeAeadIv } from './aead-iv.js';
 import type { EspTransform } from './ciphers.js';
 
 declare const handleBrand: unique symbol;
@@ -37,7 +38,6 @@ export function espCryptoAddon(): EspCryptoAddon | null {
 }
 
 const SALT_LENGTH = 4;
-const AEAD_IV_LENGTH = 8;
 const AEAD_ICV_LENGTH = 16;
 const AES_BLOCK = 16;
 
@@ -58,15 +58,15 @@ export class NativeAeadTransform implements EspTransform {
     readonly name: string,
     cipher: string,
     keyMaterial: Uint8Array,
+    private readonly ivTag: number,
   ) {
     const keyLength = keyMaterial.length - SALT_LENGTH;
     this.handle = addon.createAead(cipher, keyMaterial.subarray(0, keyLength), keyMaterial.subarray(keyLength));
   }
 
   seal(packet: Uint8Array, seqHigh: number, seqLow: number, esn: boolean): void {
-    // the IV is the 64-bit sequence number (ciphers.ts says why)
-    writeU32(packet, ESP_HEADER_LENGTH, seqHigh);
-    writeU32(packet, ESP_HEADER_LENGTH + 4, seqLow);
+    // the IV is the member's tag and the sequence number (aead-iv.ts says why)
+    writeAeadIv(packet, ESP_HEADER_LENGTH, this.ivTag, seqHigh, seqLow);
     this.addon.seal(this.handle, packet, ESP_HEADER_LENGTH + AEAD_IV_LENGTH, packet.length - AEAD_ICV_LENGTH, esn ? seqHigh : -1);
   }
 

@@ -10,11 +10,10 @@
  * AEAD (AES-GCM, RFC 4106; ChaCha20-Poly1305, RFC 7634): the key material
  * ends with a 4-byte salt, nonce = salt ‖ 8-byte IV, ICV 16 bytes, AAD =
  * SPI ‖ Sequence Number, or SPI ‖ Seq high ‖ Seq low with ESN (RFC 4106 §5;
- * RFC 7634 §2.1 uses the same). The IV is the 64-bit sequence number, which
- * never repeats under an SA's key (RFC 4106 §3.1 and RFC 7634 §2 allow a
- * counter; a repeated nonce would break both ciphers). RFC 7634 is not in
- * the shared RFC folder: its layout is taken from memory and checked
- * against node's 'chacha20-poly1305' in the tests.
+ * RFC 7634 §2.1 uses the same). The IV is the sending member's tag and the
+ * low 48 bits of the sequence number (aead-iv.ts): it never repeats under an
+ * SA's key even when two members send on the SA (a repeated nonce would
+ * break both ciphers).
  *
  * AES-CBC + HMAC-SHA2 (RFC 3602, RFC 4868): a random 16-byte IV per packet
  * from the injected RandomSource (CBC needs an unpredictable IV), then
@@ -42,6 +41,7 @@ import {
 } from 'node:crypto';
 import type { RandomSource } from '../../../lib/random.js';
 import { ESP_HEADER_LENGTH, writeU32 } from '../../../wire/esp.js';
+import { AEAD_IV_LENGTH, writeAeadIv } from './aead-iv.js';
 import { espCryptoAddon, NativeAeadTransform, NativeCbcHmacTransform } from './ciphers-native.js';
 
 export type EspIntegrity = 'hmac-sha2-256-128' | 'hmac-sha2-384-192' | 'hmac-sha2-512-256';
@@ -68,7 +68,6 @@ export interface EspTransform {
 }
 
 const SALT_LENGTH = 4;
-const AEAD_IV_LENGTH = 8;
 const AEAD_ICV_LENGTH = 16;
 const AES_BLOCK = 16;
 
@@ -81,8 +80,11 @@ const HMAC: Record<EspIntegrity, { hash: string; keyLength: number; icvLength: n
 /** 'auto': the addon when it is built, else node:crypto. */
 export type EspEngine = 'auto' | 'native' | 'node';
 
-/** Validates the key lengths (a configuration error throws RangeError here, never on the packet path). */
-export function createEspTransform(spec: EspTransformSpec, random: RandomSource, engine: EspEngine = 'auto'): EspTransform {
+/**
+ * Validates the key lengths (a configuration error throws RangeError here, never on the packet path).
+ * ivTag: the sending member's IV tag (aead-iv.ts); AEAD transforms put it in every IV they write.
+ */
+export function createEspTransform(spec: EspTransformSpec, random: RandomSource, engine: EspEngine = 'auto', ivTag = 0): EspTransform {
   const addon = engine === 'node' ? null : espCryptoAddon();
   if (engine === 'native' && addon === null) throw new RangeError('the espcrypto addon is not built (run `npm rebuild`)');
   switch (spec.encryption) {
@@ -91,13 +93,13 @@ export function createEspTransform(spec: EspTransformSpec, random: RandomSource,
       if (bits !== 128 && bits !== 192 && bits !== 256) throw new RangeError(`AES-GCM key material of ${spec.key.length} bytes: 20, 28 or 36 (key ‖ salt)`);
       const name = `aes-${bits}-gcm-16`;
       const cipher = `aes-${bits}-gcm` as const;
-      return addon ? new NativeAeadTransform(addon, name, cipher, spec.key) : new AeadTransform(name, cipher, spec.key);
+      return addon ? new NativeAeadTransform(addon, name, cipher, spec.key, ivTag) : new AeadTransform(name, cipher, spec.key, ivTag);
     }
     case 'chacha20-poly1305':
       if (spec.key.length !== 32 + SALT_LENGTH) throw new RangeError(`ChaCha20-Poly1305 key material of ${spec.key.length} bytes: 36 (key ‖ salt)`);
       return addon
-        ? new NativeAeadTransform(addon, 'chacha20-poly1305', 'chacha20-poly1305', spec.key)
-        : new AeadTransform('chacha20-poly1305', 'chacha20-poly1305', spec.key);
+        ? new NativeAeadTransform(addon, 'chacha20-poly1305', 'chacha20-poly1305', spec.key, ivTag)
+        : new AeadTransform('chacha20-poly1305', 'chacha20-poly1305', spec.key, ivTag);
     case 'aes-cbc': {
       const bits = spec.key.length * 8;
       if (bits !== 128 && bits !== 192 && bits !== 256) throw new RangeError(`AES-CBC key of ${spec.key.length} bytes: 16, 24 or 32`);
@@ -138,6 +140,7 @@ class AeadTransform implements EspTransform {
     readonly name: string,
     private readonly cipher: AeadCipher,
     keyMaterial: Uint8Array,
+    private readonly ivTag: number,
   ) {
     const keyLength = keyMaterial.length - SALT_LENGTH;
     this.key = createSecretKey(keyMaterial.subarray(0, keyLength));
@@ -156,8 +159,7 @@ class AeadTransform implements EspTransform {
     const ivAt = ESP_HEADER_LENGTH;
     const textAt = ivAt + AEAD_IV_LENGTH;
     const icvAt = packet.length - AEAD_ICV_LENGTH;
-    writeU32(packet, ivAt, seqHigh);
-    writeU32(packet, ivAt + 4, seqLow);
+    writeAeadIv(packet, ivAt, this.ivTag, seqHigh, seqLow);
     this.nonce.set(packet.subarray(ivAt, textAt), SALT_LENGTH);
     const c = aeadCipher(this.cipher, this.key, this.nonce);
     c.setAAD(this.aad(packet, seqHigh, esn), { plaintextLength: icvAt - textAt });

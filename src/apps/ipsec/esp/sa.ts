@@ -26,6 +26,7 @@ import {
   writeEspHeader,
   writeEspTrailer,
 } from '../../../wire/esp.js';
+import { IV_SEQUENCE_LIMIT } from './aead-iv.js';
 import { createEspTransform, type EspTransform, type EspTransformSpec } from './ciphers.js';
 import { REPLAY_WINDOW_DEFAULT, ReplayWindow, type ReplayWindowState } from './replay-window.js';
 
@@ -49,8 +50,10 @@ export interface EspSaConfig {
 }
 
 export interface EspOutboundConfig extends EspSaConfig {
-  /** IVs for CBC transforms (AEAD IVs are the sequence number). */
+  /** IVs for CBC transforms (AEAD IVs are the tag and the sequence number). */
   random: RandomSource;
+  /** This member's IV tag (aead-iv.ts; default 0, a box of its own). */
+  ivTag?: number;
   /** The last sequence number sent, when the SA resumes on another member (default 0: none). */
   lastSequence?: number;
 }
@@ -109,13 +112,13 @@ abstract class EspSa {
   private readonly limits: EspLifetimeLimits;
   private reported: LifetimeState = 'live';
 
-  protected constructor(now: Millis, config: EspSaConfig, random: RandomSource) {
+  protected constructor(now: Millis, config: EspSaConfig, random: RandomSource, ivTag = 0) {
     if (!Number.isInteger(config.spi) || config.spi < 1 || config.spi > 0xffffffff) throw new RangeError(`ESP SPI ${config.spi}: 1..2^32-1`);
     this.limits = { ...config.lifetime };
     checkLimits(this.limits);
     this.spi = config.spi;
     this.esn = config.esn;
-    this.transform = createEspTransform(config.transform, random);
+    this.transform = createEspTransform(config.transform, random, 'auto', ivTag);
     this.createdAt = now;
   }
 
@@ -164,9 +167,9 @@ export class OutboundEspSa extends EspSa {
   private sequence = 0;
 
   constructor(now: Millis, config: EspOutboundConfig) {
-    super(now, config, config.random);
+    super(now, config, config.random, config.ivTag ?? 0);
     const last = config.lastSequence ?? 0;
-    if (!Number.isSafeInteger(last) || last < 0 || (!config.esn && last > MAX_SEQ_32)) throw new RangeError(`ESP last sequence ${last}`);
+    if (!Number.isSafeInteger(last) || last < 0 || last > (config.esn ? IV_SEQUENCE_LIMIT : MAX_SEQ_32)) throw new RangeError(`ESP last sequence ${last}`);
     this.sequence = last;
   }
 
@@ -177,11 +180,12 @@ export class OutboundEspSa extends EspSa {
   /**
    * ESP bytes for one inner packet (tunnel mode: next header 4 for IPv4).
    * Refuses after a hard lifetime, and when the sequence number would cycle
-   * (2^32-1 without ESN, §3.3.3: the SA must be rekeyed instead).
+   * (2^32-1 without ESN, §3.3.3: the SA must be rekeyed instead; with ESN at
+   * 2^48-1, where the AEAD IV would stop being unique, aead-iv.ts).
    */
   encapsulate(now: Millis, inner: Uint8Array, nextHeader: number = ESP_NEXT_HEADER.IPV4): Uint8Array | EspEncapsulateFailure {
     if (this.lifetimeState(now) === 'hard-expired') return 'lifetime-expired';
-    const limit = this.esn ? Number.MAX_SAFE_INTEGER : MAX_SEQ_32;
+    const limit = this.esn ? IV_SEQUENCE_LIMIT : MAX_SEQ_32;
     if (this.sequence >= limit) return 'sequence-exhausted';
     const seq = ++this.sequence;
     const seqHigh = Math.floor(seq / SUBSPACE);

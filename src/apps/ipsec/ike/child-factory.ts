@@ -41,6 +41,7 @@ export function makeChild(deps: ResponderDeps, state: ResponderState, sa: IkeSa,
     esn: req.suite.esn,
     lifetime,
     random: deps.random,
+    ivTag: deps.ivTag ?? 0,
   });
   return {
     spiIn,

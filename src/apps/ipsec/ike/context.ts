@@ -32,6 +32,8 @@ export interface ResponderDeps {
   wallNow(): number;
   /** SHA-1 of each trusted CA's SubjectPublicKeyInfo, concatenated: our CERTREQ (§3.7). */
   certReqAuthorities: Uint8Array;
+  /** This member's AEAD IV tag (esp/aead-iv.ts); 0 when absent (a box of its own). */
+  ivTag?: number;
 }
 
 /** The SAs and allocations of one responder; the exchange handlers read and change it. */

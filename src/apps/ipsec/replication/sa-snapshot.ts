@@ -113,6 +113,7 @@ export function restoreSa(deps: ResponderDeps, s: SaSnapshot, now: number, recei
       esn: c.esn,
       lifetime,
       random: deps.random,
+      ivTag: deps.ivTag ?? 0,
       lastSequence: outSequence,
     });
     return {
