@@ -6,6 +6,7 @@
  *   every member: StateSync ─► newest version per key kept ─► StateAck
  *   a member joins ─► every member sends it the records of the units it owns, then an end marker
  *   a joiner is `ready` (may serve units) once every member it found sent its end marker
+ *   a record too large for one message ─► refused (counted, reported) and sent as a tombstone
  *
  * Every member therefore holds the latest essential state of every session
  * it does not own; a member that gains a unit (failure or rebalancing)
@@ -49,7 +50,9 @@ export const DEFAULT_REPLICATOR_OPTIONS: ReplicatorOptions = {
 export type ReplicatorOutput =
   | { kind: 'sync'; to: MemberId | 'all'; app: number; unit: UnitId; syncSeq: number; payload: Uint8Array }
   | { kind: 'ack'; to: MemberId; app: number; unit: UnitId; syncSeq: number }
-  | { kind: 'ready'; waitedMs: number; timedOut: boolean };
+  | { kind: 'ready'; waitedMs: number; timedOut: boolean }
+  /** A record that cannot fit one message was not sent (its key went out as a tombstone): the caller logs it. */
+  | { kind: 'refused'; app: number; unit: UnitId; key: string; bytes: number };
 
 export interface StoredRecord extends StateRecord {
   app: number;
@@ -76,6 +79,8 @@ interface InFlight {
 }
 
 const slot = (app: number, unit: UnitId): number => app * 65536 + unit;
+/** The record count in front of a StateSync payload's records. */
+const BATCH_HEAD = 2;
 
 export class Replicator {
   readonly counters = new Map<string, number>();
@@ -164,14 +169,24 @@ export class Replicator {
   private sendBatches(now: number, to: MemberId | 'all', app: number, unit: UnitId, records: StateRecord[]): ReplicatorOutput[] {
     const out: ReplicatorOutput[] = [];
     let batch: StateRecord[] = [];
-    let size = 2;
+    let size = BATCH_HEAD;
     const emit = (): void => {
       out.push(this.send(now, to, app, unit, encodeRecords(batch)));
       batch = [];
-      size = 2;
+      size = BATCH_HEAD;
     };
-    for (const r of records) {
-      const n = recordSize(r);
+    for (const record of records) {
+      let r = record;
+      let n = recordSize(r);
+      if (BATCH_HEAD + n > this.opts.maxPayload) {
+        // No message can carry it. Peers must not keep serving an older version as if it were current, so the
+        // key goes out as a tombstone: a takeover then loses this session instead of reviving a stale one.
+        this.count('refused.too-large');
+        out.push({ kind: 'refused', app, unit, key: r.key, bytes: n });
+        r = { key: r.key, version: r.version, body: null };
+        n = recordSize(r);
+        if (BATCH_HEAD + n > this.opts.maxPayload) continue; // a key this long: nothing can be sent for it
+      }
       if (batch.length > 0 && (size + n > this.opts.maxPayload || batch.length === 0xffff)) emit();
       batch.push(r);
       size += n;

@@ -61,7 +61,7 @@ class Net {
   }
   emit(from: number, outs: ReplicatorOutput[]): void {
     for (const o of outs) {
-      if (o.kind === 'ready') continue;
+      if (o.kind !== 'sync' && o.kind !== 'ack') continue;
       const targets = o.to === 'all' ? [...this.nodes.keys()].filter((n) => n !== from) : [o.to];
       for (const to of targets) {
         if (this.rng.float() < this.loss) continue;
