@@ -354,6 +354,8 @@ export interface InitiatorOptions {
   forceNatT?: boolean;
   tsi?: TrafficSelector[];
   tsr?: TrafficSelector[];
+  /** Appended to every IKE_SA_INIT request (e.g. Vendor IDs). */
+  extraSaInitPayloads?: IkePayload[];
 }
 
 export const ANY_SELECTOR: Extract<TrafficSelector, { family: 'ipv4' }> = { family: 'ipv4', protocol: 0, startPort: 0, endPort: 0xffff, start: 0, end: 0xffffffff };
@@ -452,6 +454,7 @@ export class IkeInitiator {
     if (o.signatureHashes ?? true) {
       payloads.push(notify(NOTIFY.SIGNATURE_HASH_ALGORITHMS, Uint8Array.of(0, HASH_ALGORITHM.SHA2_256, 0, HASH_ALGORITHM.SHA2_384, 0, HASH_ALGORITHM.SHA2_512)));
     }
+    payloads.push(...(o.extraSaInitPayloads ?? []));
     const header: IkeHeader = { spiI: this.spiI, spiR: ZERO_SPI, exchangeType: EXCHANGE.IKE_SA_INIT, initiator: true, response: false, higherVersion: false, messageId: 0 };
     this.initRequest = encodeIkeMessage({ header, payloads });
     return this.initRequest;

@@ -27,6 +27,18 @@ import { selectIkeProposal } from './negotiation/ike-proposal.js';
 
 const NONCE_LENGTH = 32;
 const ZERO_SPI = new Uint8Array(8);
+/**
+ * Largest IKE_SA_INIT request we take. A half-open SA must keep the request
+ * whole until IKE_AUTH (§2.15: both AUTH payloads sign RealMessage1 itself,
+ * under a PSK or hash chosen only then, so a digest cannot stand in), and it
+ * travels in the SA's replication record; real requests are 0.5–2 kB (a
+ * post-quantum KE some 1.6 kB more), strongSwan drops any IKE datagram over
+ * 10,000 bytes. Larger ones (e.g. a huge Vendor ID, IP-fragmented) are dropped
+ * and counted before any work is done.
+ */
+export const MAX_SA_INIT_REQUEST = 8192;
+/** Peer hash algorithms kept (RFC 7427 defines 5; the record counts them in a byte). */
+const MAX_PEER_HASHES = 16;
 
 export function notifyPayload(notifyType: number, data: Uint8Array = new Uint8Array(0), protocolId = 0, spi: Uint8Array = new Uint8Array(0)): IkePayload {
   return { kind: 'notify', protocolId, notifyType, spi, data };
@@ -129,6 +141,10 @@ export function handleSaInit(
     count(state, `ike.sa-init.${what}`);
     return { out: [{ kind: 'send', to: from, localPort, message: answer(req, ZERO_SPI, payloads) }] };
   };
+  if (raw.length > MAX_SA_INIT_REQUEST) {
+    count(state, 'ike.sa-init.too-large');
+    return { out: [] };
+  }
   const p = req.payloads;
   const sa = p.find((x) => x.kind === 'sa');
   const ke = p.find((x) => x.kind === 'ke');
@@ -186,7 +202,7 @@ export function handleSaInit(
   let peerHashes: number[] = [];
   if (hashes) {
     const h = readHashAlgorithms(hashes.data);
-    if (h.ok) peerHashes = h.value;
+    if (h.ok) peerHashes = [...new Set(h.value)].slice(0, MAX_PEER_HASHES);
     const ours = new Uint8Array([0, HASH_ALGORITHM.SHA2_256, 0, HASH_ALGORITHM.SHA2_384, 0, HASH_ALGORITHM.SHA2_512]);
     payloads.push(notifyPayload(NOTIFY.SIGNATURE_HASH_ALGORITHMS, ours));
   }
