@@ -135,6 +135,27 @@ export function clusterIdOf(name: string): number {
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
+/** The trust section's settings: any other key is a typo that would silently drop a restriction (allowedMember …). */
+const TRUST_KEYS: readonly string[] = ['ca', 'allowedMembers', 'revokedSerials', 'crl'];
+
+/** What `shoal pki issue-member` accepts as a name, which becomes the certificate's CN (src/pki/store-files.ts). */
+const MEMBER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+
+/**
+ * trust.allowedMembers lists certificate CNs; the join check compares them
+ * exactly, so an entry with a stray space or a doubled entry is a typo that
+ * would refuse (or was meant to admit) a member without a word at start-up.
+ */
+function checkAllowedMembers(list: readonly string[]): void {
+  if (list.length === 0) bad('trust.allowedMembers', 'is empty, so no member could join: list the members\' certificate names, or leave the setting out to allow every member the CA issued');
+  const seen = new Set<string>();
+  list.forEach((name, i) => {
+    if (!MEMBER_NAME.test(name)) bad(`trust.allowedMembers[${i}]`, `'${name}' is not a member certificate name (letters, digits and . _ @ -, starting with a letter or digit, as \`shoal pki issue-member\` names them)`);
+    if (seen.has(name)) bad(`trust.allowedMembers[${i}]`, `'${name}' is listed twice`);
+    seen.add(name);
+  });
+}
+
 export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => string): DaemonConfig {
   const root = obj(raw, 'config');
   const cluster = obj(root.cluster, 'cluster');
@@ -151,8 +172,15 @@ export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => stri
   if (first < 224 || first > 239) bad('interconnect.group', `'${group}' is not a multicast address`);
   const level = log.level ?? 'info';
   if (typeof level !== 'string' || !LEVELS.includes(level as LogLevel)) bad('log.level', `must be one of ${LEVELS.join(', ')}`);
+  for (const key of Object.keys(trust)) if (!TRUST_KEYS.includes(key)) bad(`trust.${key}`, `unknown setting (known: ${TRUST_KEYS.join(', ')})`);
   const ca = strings(trust, 'ca', 'trust', false) ?? [];
   if (ca.length === 0) bad('trust.ca', 'name at least one CA certificate');
+  const allowedMembers = strings(trust, 'allowedMembers', 'trust', true);
+  if (allowedMembers) checkAllowedMembers(allowedMembers);
+  const revokedSerials = strings(trust, 'revokedSerials', 'trust', true) ?? [];
+  revokedSerials.forEach((s, i) => {
+    if (!/^[0-9A-Fa-f]{1,40}$/.test(s)) bad(`trust.revokedSerials[${i}]`, `'${s}' is not a serial number in hex (as \`shoal pki list\` prints it)`);
+  });
 
   const t: MembershipTiming = { ...DEFAULT_TIMING };
   for (const key of Object.keys(timing)) {
@@ -181,8 +209,8 @@ export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => stri
     certificatePath: resolvePath(str(member, 'certificate', 'member')),
     keyPath: resolvePath(str(member, 'key', 'member')),
     caPaths: ca.map(resolvePath),
-    allowedMembers: strings(trust, 'allowedMembers', 'trust', true),
-    revokedSerials: strings(trust, 'revokedSerials', 'trust', true) ?? [],
+    ...(allowedMembers ? { allowedMembers } : {}),
+    revokedSerials,
     crlPaths: (strings(trust, 'crl', 'trust', true) ?? []).map(resolvePath),
     group,
     port: int(ic, 'port', 'interconnect', 1, 65535, DEFAULT_CONTROL_PORT),
