@@ -207,8 +207,8 @@ describe('body value rules', () => {
     const nak = (reason: number): Uint8Array =>
       frameOf(MessageType.JoinNak, (w) => w.u32(1).bytes16(new Uint8Array(16)).u8(reason).bytes16(new Uint8Array(0)).u32(1));
     expect(reasonOf(nak(0))).toBe('bad-value');
-    expect(reasonOf(nak(7))).toBe('bad-value');
-    expect(reasonOf(nak(6))).toBe('ok');
+    expect(reasonOf(nak(8))).toBe('bad-value');
+    expect(reasonOf(nak(7))).toBe('ok');
     expect(reasonOf(frameOf(MessageType.ExitCluster, (w) => w.u32(0).u8(5)))).toBe('bad-value');
     expect(reasonOf(frameOf(MessageType.WorkAck, (w) => w.u8(3).u16(0).u16(0)))).toBe('bad-value');
   });
