@@ -54,6 +54,30 @@ export interface StrongSwanOptions {
   runner?: CommandRunner;
   /** Default 10 s. */
   readyTimeoutMs?: number;
+  /**
+   * How many initiate/terminate calls may wait on the daemon at once (default
+   * 4); more wait their turn here. Each waiting call holds one charon worker
+   * thread until its SA is up or it times out, so the daemon gets one thread
+   * per call on top of its default pool (see charonThreads).
+   */
+  initiations?: number;
+}
+
+/**
+ * charon's default pool (`threads = 16`): with our plug-ins 8 threads are
+ * dedicated (receiver, sender, scheduler, watcher, netlink, libipsec, …),
+ * which leaves 8 workers for received packets, retransmissions and vici.
+ */
+export const CHARON_DEFAULT_THREADS = 16;
+
+/**
+ * Threads for a daemon that may have `initiations` blocking vici calls at once:
+ * the default pool stays free for everything else. With the default pool and
+ * 8 waiting initiations no worker is left to read the peers' answers, and
+ * every one of them times out although its answer has arrived.
+ */
+export function charonThreads(initiations: number): number {
+  return CHARON_DEFAULT_THREADS + initiations;
 }
 
 export interface Credentials {
@@ -88,6 +112,8 @@ export class StrongSwan {
   readonly vici: string;
   readonly log: string;
   private readonly runner: CommandRunner;
+  /** Blocking vici calls (initiate, terminate) in flight, at most `initiations`; the rest queue here. */
+  private readonly blocking: Turns;
   private child: ChildProcess | null = null;
   private exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private output = '';
@@ -101,6 +127,7 @@ export class StrongSwan {
     this.vici = join(opts.dir, 'run', 'charon.vici');
     this.log = join(opts.dir, 'charon.log');
     this.runner = opts.runner ?? new NodeCommandRunner();
+    this.blocking = new Turns(opts.initiations ?? 4);
   }
 
   /**
@@ -115,7 +142,7 @@ export class StrongSwan {
     const s = new StrongSwan(opts);
     for (const d of ['x509', 'x509ca', 'private', 'pubkey']) mkdirSync(join(s.swanctlDir, d), { recursive: true });
     mkdirSync(join(s.dir, 'run'), { recursive: true });
-    writeFileSync(s.conf, strongswanConf(s.vici, s.log));
+    writeFileSync(s.conf, strongswanConf(s.vici, s.log, charonThreads(s.blocking.limit)));
     if (!existsSync(join(s.swanctlDir, 'swanctl.conf'))) writeFileSync(join(s.swanctlDir, 'swanctl.conf'), '');
     // A stale socket makes swanctl talk to nothing (or to a dead daemon) and our readiness check lie.
     rmSync(s.vici, { force: true });
@@ -218,8 +245,9 @@ export class StrongSwan {
     return out;
   }
 
+  /** Waits for its turn (see `initiations`) before the daemon's timeout starts. */
   async initiate(child: string, timeoutS = 10): Promise<string> {
-    return this.swanctl('--initiate', '--child', child, '--timeout', String(timeoutS));
+    return this.blocking.run(() => this.swanctl('--initiate', '--child', child, '--timeout', String(timeoutS)));
   }
 
   async listSas(): Promise<IkeSa[]> {
@@ -235,7 +263,7 @@ export class StrongSwan {
   }
 
   async terminate(ike: string, timeoutS = 5): Promise<string> {
-    return this.swanctl('--terminate', '--ike', ike, '--timeout', String(timeoutS));
+    return this.blocking.run(() => this.swanctl('--terminate', '--ike', ike, '--timeout', String(timeoutS)));
   }
 
   /** Poll listSas() until `done` holds; throws with the last listing and log tail on timeout. */
@@ -262,5 +290,27 @@ export class StrongSwan {
     await gone;
     clearTimeout(timer);
     rmSync(this.vici, { force: true });
+  }
+}
+
+/** At most `limit` calls run at once; the others start in call order as running ones finish. */
+class Turns {
+  private running = 0;
+  private readonly queue: (() => void)[] = [];
+
+  constructor(readonly limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`initiations must be a whole number >= 1: ${limit}`);
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((r) => this.queue.push(r));
+    else this.running++;
+    try {
+      return await work();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next(); // the slot passes straight on
+      else this.running--;
+    }
   }
 }

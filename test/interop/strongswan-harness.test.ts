@@ -21,7 +21,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as pki from '../../src/pki/dev-pki.js';
 import { certificatePem, privateKeyPem } from '../../src/pki/pem.js';
 import { deleteNamespaces, ipBatch, listNamespaces, runPrefix, sh } from '../support/netns.js';
-import { clientSwanctlConf, responderSwanctlConf, StrongSwan, type ChildSa, type IkeSa } from '../support/strongswan.js';
+import { clientSwanctlConf, clientSwanctlConfMany, responderSwanctlConf, StrongSwan, type ChildSa, type IkeSa } from '../support/strongswan.js';
 
 const PREFIX = runPrefix('ssw');
 const RESPONDER_IP = '198.18.100.1';
@@ -125,6 +125,46 @@ describe('strongSwan harness: strongSwan client ↔ strongSwan responder', () =>
       /strongSwan nowhere \(netns .*absent\): charon exited during start-up[\s\S]*charon stdout\/stderr[\s\S]*absent/,
     );
   });
+
+  // 12 calls with 2 allowed: the driver queues 10 of them; 10 calls with 10 allowed: charon has a thread for each.
+  for (const { allowed, calls } of [{ allowed: 2, calls: 12 }, { allowed: 10, calls: 10 }]) {
+    it(`${calls} initiations (${allowed} allowed at once) waiting on a silent peer leave charon workers for everything else`, async () => {
+      // Each waiting `swanctl --initiate` holds one charon worker thread until its SA is up or it times out. The 50-client
+      // lab test once ran 10 at a time against charon's default 16 threads (8 of them workers): every worker waited, the
+      // IKE_AUTH responses sat unread in the socket, and whole batches of clients timed out although every member answered.
+      const dir = mkdtempSync(join(tmpdir(), `${PREFIX}busy${allowed}-`));
+      workDirs.push(dir);
+      const ns = `${PREFIX}busy${allowed}`;
+      ipBatch(null, [`netns add ${ns}`]);
+      ipBatch(ns, ['link set lo up', 'link add c0 type veth peer name c1', `addr add ${CLIENT_IP}/24 dev c0`, 'link set c0 up', 'link set c1 up']);
+      const client = await StrongSwan.start({ ns, dir, name: 'busy client', initiations: allowed });
+      try {
+        const conns = Array.from({ length: calls }, (_, k) => ({
+          name: `c${k}`,
+          remoteAddr: RESPONDER_IP, // nobody there: every initiation waits for its timeout
+          proposals: 'aes256gcm16-prfsha256-ecp256',
+          espProposals: 'aes256gcm16',
+          localId: `c${k}.shoal.test`,
+          psk: 'a pre-shared key of some length',
+          remoteTs: LAN,
+        }));
+        client.writeConfig(clientSwanctlConfMany(conns));
+        await client.load();
+        const waiting = conns.map((c) => client.initiate(c.name, 10).then(() => 'up', () => 'failed'));
+        await new Promise((r) => setTimeout(r, 1000));
+        const t0 = performance.now();
+        expect(await client.listSas()).not.toHaveLength(0);
+        const ms = performance.now() - t0;
+        console.log(`[strongswan busy] list-sas answered in ${ms.toFixed(0)} ms while ${calls} initiations waited (${allowed} at once)`);
+        expect(ms).toBeLessThan(3000);
+        await client.stop();
+        expect(await Promise.all(waiting)).not.toContain('up');
+      } finally {
+        await client.stop();
+        deleteNamespaces(ns);
+      }
+    });
+  }
 
   for (const c of CASES) {
     it(`${c.keyType}: ${c.ike} / ${c.esp}: encap, virtual IP, ping, CHILD and IKE rekey, teardown`, async () => {
