@@ -14,7 +14,7 @@
  * fails the tests, it does not skip them.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShoalError } from '../../src/lib/errors.js';
 import { FrameBatch, type Frame } from '../../src/ports/tap.js';
@@ -232,12 +232,20 @@ describe('Linux tap against the kernel', () => {
   });
 
   it('names the cause when the caller is not root', () => {
-    // An unprivileged child inside the namespace opens through the raw addon and reports the error.
-    const addon = new URL('../../build/Release/tuntap.node', import.meta.url).pathname;
-    const script = `try { require(${JSON.stringify(addon)}).open('np0', true, null, 1600, false); console.log('{}') }
-      catch (e) { console.log(JSON.stringify({ code: e.code, syscall: e.syscall })) }`;
-    const out = execFileSync('ip', ['netns', 'exec', ns, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups',
-      '--inh-caps=-all', '--bounding-set=-all', process.execPath, '-e', script], { encoding: 'utf8' });
+    // An unprivileged child inside the namespace opens through the raw addon and reports the error. The checkout may
+    // sit where that user cannot enter (a clone in a 0700 temporary directory): we open the addon and the child loads it
+    // through the inherited descriptor (process.dlopen, unlike require, does not resolve the path back to the file's).
+    const addon = openSync(new URL('../../build/Release/tuntap.node', import.meta.url), 'r');
+    const script = `const m = { exports: {} };
+      try { process.dlopen(m, '/proc/self/fd/3'); m.exports.open('np0', true, null, 1600, false); console.log('{}') }
+      catch (e) { console.log(JSON.stringify(e.syscall === undefined ? { message: String(e) } : { code: e.code, syscall: e.syscall })) }`;
+    let out: string;
+    try {
+      out = execFileSync('ip', ['netns', 'exec', ns, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups',
+        '--inh-caps=-all', '--bounding-set=-all', process.execPath, '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', addon] });
+    } finally {
+      closeSync(addon);
+    }
     const err = JSON.parse(out) as { code?: string; syscall?: string };
     // Where /dev/net/tun is 0666 the ioctl refuses (EPERM); where it is not, already the open (EACCES).
     expect([
