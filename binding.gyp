@@ -1,5 +1,5 @@
 {
-  # Shoal's native addons: the TUN/TAP binding (src/ports/tap-linux.ts) and ESP crypto.
+  # Shoal's native addons: the TUN/TAP binding (src/ports/tap-linux.ts), ESP crypto and the admin socket's peer credentials.
   # Built by node-gyp at install time; plain C against node_api.h and uv.h.
   "targets": [
     {
@@ -21,6 +21,13 @@
       "sources": ["native/espcrypto/espcrypto.c"],
       "defines": ["NAPI_VERSION=8", "OPENSSL_API_COMPAT=0x10100000L"],
       "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-deprecated-declarations", "-Werror=implicit-function-declaration"]
+    },
+    {
+      # getsockopt(SO_PEERCRED) for the admin socket's peer check (src/ports/peer-cred-linux.ts).
+      "target_name": "peercred",
+      "sources": ["native/peercred/peercred.c"],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror=implicit-function-declaration"]
     }
   ]
 }

@@ -228,7 +228,7 @@ export async function startDaemonWith(config: DaemonConfig, log?: Logger, apps?:
   let admin: AdminServer;
   let metrics: MetricsServer | null = null;
   try {
-    admin = await AdminServer.listen(config.adminSocket, adminParts.handle);
+    admin = await AdminServer.listen(config.adminSocket, adminParts.handle, { logger });
     try {
       if (config.metrics) {
         const file = config.metrics.bearerTokenFile;

@@ -1,12 +1,33 @@
-/** The daemon side of the admin socket (see protocol.ts). */
-import { mkdirSync, rmSync } from 'node:fs';
+/**
+ * The daemon side of the admin socket (see protocol.ts). The socket reloads
+ * configurations, kills tunnels and makes members leave, so only root and
+ * the daemon's own user may use it, whatever the umask:
+ *
+ *   directory  made 0700 when missing; an existing one must be writable by its owner only (or sticky, like /tmp)
+ *              and owned by root or by us, else nobody else could be kept from replacing the socket
+ *   socket     bound under umask 0177, then chmod 0600 (others cannot connect)
+ *   each peer  SO_PEERCRED (ports/peer-cred-linux.ts): a uid other than 0 or ours is refused, logged with
+ *              its uid and pid; a peer whose credentials cannot be read is refused too
+ */
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { ShoalError } from '../../lib/errors.js';
+import { linuxPeerCred, type PeerCredOf } from '../../ports/peer-cred-linux.js';
+import { silentLogger, type Logger } from '../log.js';
 import { MAX_REQUEST_BYTES, parseAdminRequest, type AdminReply, type AdminRequest } from './protocol.js';
 
 /** Answers one request; a thrown error (or rejected promise) becomes the one-line error reply. */
 export type AdminHandler = (request: AdminRequest) => unknown;
+
+export interface AdminServerOptions {
+  /** Where refused peers are logged. */
+  logger?: Logger;
+  /** How a connection's peer is identified (default: SO_PEERCRED through the native addon). */
+  peerCred?: PeerCredOf;
+  /** The uid the daemon runs as (default: process.geteuid()); it and root may connect. */
+  ownUid?: number;
+}
 
 export class AdminServer {
   private constructor(
@@ -14,16 +35,22 @@ export class AdminServer {
     readonly path: string,
   ) {}
 
-  static async listen(path: string, handle: AdminHandler): Promise<AdminServer> {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  static async listen(path: string, handle: AdminHandler, options: AdminServerOptions = {}): Promise<AdminServer> {
+    const ownUid = options.ownUid ?? process.geteuid?.() ?? 0;
+    privateDirectory(dirname(path), ownUid);
     // A socket file left by a crashed daemon would make listen fail; a live one would answer.
     if (await isAnswering(path)) throw new ShoalError('ADMIN_SOCKET_IN_USE', `another member already answers on ${path}`);
     rmSync(path, { force: true });
-    const server = net.createServer((conn) => serve(conn, handle));
+    const peerCred = options.peerCred ?? linuxPeerCred();
+    const logger = options.logger ?? silentLogger;
+    const server = net.createServer((conn) => {
+      if (admitted(conn, peerCred, ownUid, logger)) serve(conn, handle);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => resolve());
+      withUmask(0o177, () => server.listen(path, () => resolve()));
     });
+    chmodSync(path, 0o600); // explicit, in case the umask could not be set (a worker thread)
     return new AdminServer(server, path);
   }
 
@@ -35,6 +62,59 @@ export class AdminServer {
       });
     });
   }
+}
+
+/** Make `dir` 0700 when it is missing; refuse one that others than its owner could write to. */
+function privateDirectory(dir: string, ownUid: number): void {
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700); // mkdir's mode passes through the umask
+    return;
+  }
+  const st = statSync(dir);
+  const sticky = (st.mode & 0o1000) !== 0;
+  if (st.uid !== 0 && st.uid !== ownUid) {
+    throw new ShoalError('ADMIN_SOCKET_DIR', `admin socket directory ${dir} belongs to uid ${st.uid}, who could replace the socket: use a directory of root's or this user's`);
+  }
+  if ((st.mode & 0o022) !== 0 && !sticky) {
+    throw new ShoalError('ADMIN_SOCKET_DIR', `admin socket directory ${dir} is writable by others than its owner (mode ${(st.mode & 0o777).toString(8)}), who could replace the socket: use a private directory (the default is /run/shoal, made 0700)`);
+  }
+}
+
+/** The socket's mode is fixed at bind(): a narrow umask for that synchronous moment only. */
+function withUmask(mask: number, f: () => void): void {
+  let old: number | null = null;
+  try {
+    old = process.umask(mask);
+  } catch {
+    // worker threads cannot set the umask: the chmod after listen narrows the mode instead
+  }
+  try {
+    f();
+  } finally {
+    if (old !== null) process.umask(old);
+  }
+}
+
+/** Root and the daemon's own user only; every refusal is logged with what the kernel says about the peer. */
+function admitted(conn: net.Socket, peerCred: PeerCredOf, ownUid: number, logger: Logger): boolean {
+  let refusal: string;
+  let fields: Record<string, unknown>;
+  try {
+    const peer = peerCred(conn);
+    if (peer.uid === 0 || peer.uid === ownUid) return true;
+    refusal = `uid ${peer.uid} may not use the admin socket (only root${ownUid === 0 ? '' : ` and uid ${ownUid}`})`;
+    fields = { uid: peer.uid, pid: peer.pid, reason: 'uid-not-allowed' };
+  } catch (e) {
+    refusal = 'the admin socket could not identify you';
+    fields = { reason: 'peer-unknown', error: e instanceof Error ? e.message : String(e) };
+  }
+  logger.log('warn', 'admin-peer-refused', fields);
+  conn.on('error', () => conn.destroy());
+  conn.setTimeout(5000, () => conn.destroy());
+  conn.resume(); // its request is never read, only drained, so its end is seen and the connection closes
+  reply(conn, { ok: false, error: refusal });
+  return false;
 }
 
 function serve(conn: net.Socket, handle: AdminHandler): void {
