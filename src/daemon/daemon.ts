@@ -190,6 +190,7 @@ export async function startDaemonWith(config: DaemonConfig, log?: Logger, apps?:
   if (ipsec) {
     const handler = ipsec;
     handler.replicate = (now, unit, key, body) => repl.publish(now, IPSEC_APP, unit, key, body);
+    handler.replicationAcked = (unit, key) => repl.replicator.acked(IPSEC_APP, unit, key);
   }
   if (config.outer) {
     try {

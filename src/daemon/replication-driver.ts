@@ -55,15 +55,16 @@ export class ReplicationDriver {
     });
   }
 
-  /** An application's record changed; sent with the others of this turn. */
-  publish(now: number, app: number, unit: UnitId, key: string, body: Uint8Array | null): void {
-    this.replicator.publish(now, app, unit, key, body);
-    if (this.flushQueued) return;
+  /** An application's record changed; sent with the others of this turn. Returns its version. */
+  publish(now: number, app: number, unit: UnitId, key: string, body: Uint8Array | null): number {
+    const version = this.replicator.publish(now, app, unit, key, body);
+    if (this.flushQueued) return version;
     this.flushQueued = true;
     setImmediate(() => {
       this.flushQueued = false;
       if (!this.stopped) this.guarded('flush', () => this.apply(this.replicator.flush(this.clock.now())));
     });
+    return version;
   }
 
   /** The member left the cluster: start over as a joiner (see Replicator.reset). */

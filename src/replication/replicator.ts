@@ -72,6 +72,8 @@ interface InFlight {
   app: number;
   unit: UnitId;
   payload: Uint8Array;
+  /** The published versions it carries (not a bulk sync's): acknowledged by all once `waiting` empties. */
+  versions: readonly { key: string; version: number }[] | null;
   waiting: Set<MemberId>;
   firstSentAt: number;
   nextResendAt: number;
@@ -89,6 +91,8 @@ export class Replicator {
   /** Versions of the records this member published for its own sessions, by slot and key. */
   private readonly ownVersions = new Map<number, Map<string, number>>();
   private ownTombstones: { slot: number; key: string; version: number; at: number }[] = [];
+  /** Per slot and key, the highest version of an own record every peer has acknowledged. */
+  private readonly ackedVersions = new Map<number, Map<string, number>>();
   private readonly pending = new Map<number, Map<string, StateRecord>>();
   private readonly inFlight = new Map<number, InFlight>();
   private nextSeq = 1;
@@ -134,8 +138,9 @@ export class Replicator {
    * next flush. Its version continues from whatever this member knew of it
    * (its own last version, or the replica it took the session over from),
    * and the replica is dropped: the owner's live session is the state now.
+   * Returns the version (see `acked`).
    */
-  publish(now: number, app: number, unit: UnitId, key: string, body: Uint8Array | null): void {
+  publish(now: number, app: number, unit: UnitId, key: string, body: Uint8Array | null): number {
     if (app === BULK_END_APP) throw new RangeError('application 0 is reserved');
     const s = slot(app, unit);
     let own = this.ownVersions.get(s);
@@ -145,12 +150,34 @@ export class Replicator {
     replicas?.delete(key);
     // A tombstone's version is kept too (for tombstoneMs): a key published again must not go back to 1.
     own.set(key, version);
-    if (body === null) this.ownTombstones.push({ slot: s, key, version, at: now });
+    if (body === null) {
+      this.ownTombstones.push({ slot: s, key, version, at: now });
+      this.ackedVersions.get(s)?.delete(key);
+    }
     const record: StateRecord = { key, version, body };
     let p = this.pending.get(s);
     if (!p) this.pending.set(s, (p = new Map()));
     p.set(key, record);
     this.count(body === null ? 'published.deleted' : 'published');
+    return version;
+  }
+
+  /**
+   * The highest version of this member's record `key` that every peer has
+   * acknowledged (each then holds it or a newer one; 0: none yet). With no
+   * peers a flushed record counts as acknowledged. A sequence lease is usable
+   * only once the version carrying it is (apps/ipsec/replication/seq-lease.ts).
+   */
+  acked(app: number, unit: UnitId, key: string): number {
+    return this.ackedVersions.get(slot(app, unit))?.get(key) ?? 0;
+  }
+
+  private settle(f: InFlight): void {
+    if (f.versions === null) return;
+    const s = slot(f.app, f.unit);
+    let m = this.ackedVersions.get(s);
+    if (!m) this.ackedVersions.set(s, (m = new Map()));
+    for (const { key, version } of f.versions) if (version > (m.get(key) ?? 0)) m.set(key, version);
   }
 
   /** Sends what was published since the last flush, one message per (app, unit) batch. */
@@ -160,18 +187,21 @@ export class Replicator {
     for (const [s, records] of this.pending) {
       const app = Math.floor(s / 65536);
       const unit = s % 65536;
-      if (this.peers.size > 0) out.push(...this.sendBatches(now, 'all', app, unit, [...records.values()]));
+      const list = [...records.values()];
+      if (this.peers.size > 0) out.push(...this.sendBatches(now, 'all', app, unit, list, true));
+      else this.settle({ app, unit, payload: new Uint8Array(0), versions: list, waiting: new Set(), firstSentAt: now, nextResendAt: now, backoff: 0 });
     }
     this.pending.clear();
     return out;
   }
 
-  private sendBatches(now: number, to: MemberId | 'all', app: number, unit: UnitId, records: StateRecord[]): ReplicatorOutput[] {
+  private sendBatches(now: number, to: MemberId | 'all', app: number, unit: UnitId, records: StateRecord[], published = false): ReplicatorOutput[] {
     const out: ReplicatorOutput[] = [];
     let batch: StateRecord[] = [];
     let size = BATCH_HEAD;
     const emit = (): void => {
-      out.push(this.send(now, to, app, unit, encodeRecords(batch)));
+      const versions = published ? batch.map((r) => ({ key: r.key, version: r.version })) : null;
+      out.push(this.send(now, to, app, unit, encodeRecords(batch), versions));
       batch = [];
       size = BATCH_HEAD;
     };
@@ -195,11 +225,11 @@ export class Replicator {
     return out;
   }
 
-  private send(now: number, to: MemberId | 'all', app: number, unit: UnitId, payload: Uint8Array): ReplicatorOutput {
+  private send(now: number, to: MemberId | 'all', app: number, unit: UnitId, payload: Uint8Array, versions: InFlight['versions'] = null): ReplicatorOutput {
     const syncSeq = this.nextSeq;
     this.nextSeq = this.nextSeq >= 0xffffffff ? 1 : this.nextSeq + 1;
     const waiting = to === 'all' ? new Set(this.peers) : new Set([to]);
-    this.inFlight.set(syncSeq, { app, unit, payload, waiting, firstSentAt: now, nextResendAt: now + this.opts.resendMs, backoff: this.opts.resendMs });
+    this.inFlight.set(syncSeq, { app, unit, payload, versions, waiting, firstSentAt: now, nextResendAt: now + this.opts.resendMs, backoff: this.opts.resendMs });
     while (this.inFlight.size > this.opts.maxInFlight) {
       const oldest = this.inFlight.keys().next().value as number;
       this.inFlight.delete(oldest);
@@ -233,7 +263,10 @@ export class Replicator {
     const f = this.inFlight.get(syncSeq);
     if (!f) return;
     f.waiting.delete(from);
-    if (f.waiting.size === 0) this.inFlight.delete(syncSeq);
+    if (f.waiting.size === 0) {
+      this.inFlight.delete(syncSeq);
+      this.settle(f);
+    }
   }
 
   private keep(now: number, app: number, unit: UnitId, r: StateRecord): void {
@@ -260,7 +293,10 @@ export class Replicator {
       this.bulkWaiting?.delete(r);
       for (const [seq, f] of this.inFlight) {
         f.waiting.delete(r);
-        if (f.waiting.size === 0) this.inFlight.delete(seq);
+        if (f.waiting.size === 0) {
+          this.inFlight.delete(seq);
+          this.settle(f);
+        }
       }
     }
     const others = members.filter((m) => m !== this.self);
@@ -288,6 +324,7 @@ export class Replicator {
     this.store.clear();
     this.ownVersions.clear();
     this.ownTombstones = [];
+    this.ackedVersions.clear();
     this.pending.clear();
     this.inFlight.clear();
     this.isReady = false;
@@ -300,6 +337,7 @@ export class Replicator {
   unitsLost(units: readonly UnitId[]): void {
     const lost = new Set(units);
     for (const s of [...this.ownVersions.keys()]) if (lost.has(s % 65536)) this.ownVersions.delete(s);
+    for (const s of [...this.ackedVersions.keys()]) if (lost.has(s % 65536)) this.ackedVersions.delete(s);
   }
 
   /** Everything this member owns, exported live, to one new peer, then the end marker. */
@@ -355,7 +393,10 @@ export class Replicator {
       const keep: typeof this.ownTombstones = [];
       for (const t of this.ownTombstones) {
         if (now - t.at <= this.opts.tombstoneMs) keep.push(t);
-        else if (this.ownVersions.get(t.slot)?.get(t.key) === t.version) this.ownVersions.get(t.slot)?.delete(t.key);
+        else if (this.ownVersions.get(t.slot)?.get(t.key) === t.version) {
+          this.ownVersions.get(t.slot)?.delete(t.key);
+          this.ackedVersions.get(t.slot)?.delete(t.key);
+        }
       }
       this.ownTombstones = keep;
     }

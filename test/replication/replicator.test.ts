@@ -209,3 +209,52 @@ describe('Replicator', () => {
     expect(a.counters.get('gave-up')).toBeGreaterThan(0);
   });
 });
+
+describe('Replicator.acked: what sequence leases wait for', () => {
+  const units = (): number[] => [5];
+  it('a version counts as acknowledged once every peer acked it (or left), and at once with no peers', () => {
+    const r = new Replicator(1, units, () => []);
+    r.membersChanged(0, [1, 2, 3], [2, 3], []);
+    const v = r.publish(0, APP, 5, 'sa', Uint8Array.of(1));
+    expect(r.acked(APP, 5, 'sa')).toBe(0);
+    const sync = r.flush(0).find((o) => o.kind === 'sync');
+    if (sync?.kind !== 'sync') throw new Error('no sync');
+    r.onAck(2, sync.syncSeq);
+    expect(r.acked(APP, 5, 'sa')).toBe(0);
+    r.onAck(3, sync.syncSeq);
+    expect(r.acked(APP, 5, 'sa')).toBe(v);
+
+    const v2 = r.publish(1, APP, 5, 'sa', Uint8Array.of(2));
+    const sync2 = r.flush(1).find((o) => o.kind === 'sync');
+    if (sync2?.kind !== 'sync') throw new Error('no sync');
+    r.onAck(2, sync2.syncSeq);
+    r.membersChanged(2, [1, 2], [], [3]); // 3 was removed: no longer waited for
+    expect(r.acked(APP, 5, 'sa')).toBe(v2);
+
+    const alone = new Replicator(1, units, () => []);
+    const v3 = alone.publish(0, APP, 5, 'sa', Uint8Array.of(3));
+    expect(alone.acked(APP, 5, 'sa')).toBe(0);
+    alone.flush(0);
+    expect(alone.acked(APP, 5, 'sa')).toBe(v3);
+  });
+
+  it('a joiner is waited for too (its bulk sync acknowledges nothing); a given-up message never counts', () => {
+    const r = new Replicator(1, units, () => [{ app: APP, key: 'sa', body: Uint8Array.of(1) }], { ...DEFAULT_REPLICATOR_OPTIONS, giveUpMs: 100 });
+    r.membersChanged(0, [1, 2], [2], []);
+    const syncs = (outs: ReplicatorOutput[]): number[] => outs.flatMap((o) => (o.kind === 'sync' ? [o.syncSeq] : []));
+    r.publish(0, APP, 5, 'sa', Uint8Array.of(1));
+    for (const seq of syncs(r.flush(0))) r.onAck(2, seq);
+    const bulk = syncs(r.membersChanged(1, [1, 2, 4], [4], []));
+    const v2 = r.publish(2, APP, 5, 'sa', Uint8Array.of(2));
+    const sent = syncs(r.flush(2));
+    for (const seq of sent) r.onAck(2, seq);
+    for (const seq of bulk) r.onAck(4, seq);
+    expect(r.acked(APP, 5, 'sa')).toBe(v2 - 1);
+    for (const seq of sent) r.onAck(4, seq);
+    expect(r.acked(APP, 5, 'sa')).toBe(v2);
+    r.publish(3, APP, 5, 'sa', Uint8Array.of(3));
+    r.flush(3);
+    r.tick(500);
+    expect(r.acked(APP, 5, 'sa')).toBe(v2);
+  });
+});

@@ -53,7 +53,7 @@ export class IpsecApp implements ClusterApplication {
   }
 
   unitsLost(units: readonly UnitId[]): void {
-    const released = this.handler.release(units);
+    const released = this.handler.release(units, this.now());
     if (released > 0) this.log('ipsec.released', { units: units.length, sas: released });
   }
 

@@ -18,7 +18,7 @@ import { readU32 } from '../../wire/esp.js';
 import { decodeIpv4 } from '../../wire/ipv4.js';
 import { decodeUdpEncap, encodeNonEsp, NAT_T_PORT } from '../../wire/udp-encap.js';
 import type { IkeEventFields, ResponderDeps, ResponderOutput } from './ike/context.js';
-import type { ChildSa, IkeSa } from './ike/ike-sa.js';
+import { spiKey, type ChildSa, type IkeSa } from './ike/ike-sa.js';
 import { IkeResponder } from './ike/responder.js';
 import { decodeSaSnapshot, encodeSaSnapshot } from './replication/sa-record.js';
 import { restoreSa, snapshotOf } from './replication/sa-snapshot.js';
@@ -29,10 +29,15 @@ const IKE_PORT = 500;
 const PROTO_ESP = 50;
 const IP_VERSION_4 = 4;
 
-/** Where an SA's essential state goes on every change (the replicator); body null when the SA ended. */
-export type Replicate = (now: number, unit: UnitId, key: string, body: Uint8Array | null) => void;
+/**
+ * Where an SA's essential state goes on every change (the replicator); body
+ * null when the SA ended. Returns the record's version, for `ReplicationAcked`.
+ */
+export type Replicate = (now: number, unit: UnitId, key: string, body: Uint8Array | null) => number | void;
+/** The highest version of an SA's record every other member has acknowledged (the replicator's `acked`). */
+export type ReplicationAcked = (unit: UnitId, key: string) => number;
 
-/** How often sequence numbers and replay edges of busy CHILD SAs are replicated (the batch). */
+/** How often replay edges (and rates) of busy CHILD SAs are replicated (the batch); outbound numbers are leased. */
 export const SEQUENCE_BATCH_MS = 500;
 /**
  * IKE_SA_INIT and IKE_AUTH cost milliseconds of CPU each (D-H, signatures,
@@ -45,6 +50,8 @@ export const HANDSHAKE_QUEUE_MAX = 2048;
 const IKE_AUTH_EXCHANGE = 35;
 /** Weight of the newest measurement in the outbound rate estimate. */
 const RATE_WEIGHT = 0.5;
+/** How many released CHILD SAs' last sequence numbers a member remembers (for taking one back). */
+const USED_BEFORE_MAX = 65_536;
 
 /** IKE_SA_INIT (zero responder SPI) or IKE_AUTH: the messages that cost public-key operations. */
 function isHandshake(message: Uint8Array): boolean {
@@ -79,6 +86,17 @@ export class IpsecHandler implements TunnelHandler {
   private readonly waiting: { unit: UnitId; from: Endpoint; localPort: number; message: Uint8Array }[] = [];
   /** Set by the composition root when replication runs. */
   replicate: Replicate | null = null;
+  /**
+   * Set with `replicate`: sequence leases then wait for every peer's
+   * acknowledgement. Null: each lease counts as granted once published.
+   */
+  replicationAcked: ReplicationAcked | null = null;
+  /**
+   * The last outbound sequence number this member sent on CHILD SAs it let
+   * go of (by SA and outbound SPI): should one come back, it continues above
+   * them even if its record says less (bounded; oldest forgotten first).
+   */
+  private readonly usedBefore = new Map<string, number>();
 
   constructor(
     private readonly deps: ResponderDeps,
@@ -197,6 +215,10 @@ export class IpsecHandler implements TunnelHandler {
   toClient(now: number, _unit: UnitId, dst: Ipv4, packet: Uint8Array): TunnelOutput[] | null {
     const bound = this.byVirtualAddress.get(dst);
     if (!bound) return null;
+    if (!this.leaseAllows(now, bound.sa, bound.child)) {
+      this.count('esp.out-failed.lease');
+      return [];
+    }
     const esp = bound.child.outbound.encapsulate(now, packet);
     if (typeof esp === 'string') {
       this.count(`esp.out-failed.${esp}`);
@@ -207,6 +229,29 @@ export class IpsecHandler implements TunnelHandler {
     // the ICV protects ESP; RFC 3948 §2.1: the UDP checksum SHOULD be zero
     if (sa.natPeer || sa.localPort === NAT_T_PORT) return [{ kind: 'udp', localPort: NAT_T_PORT, to: sa.peer, payload: esp, checksum: false }];
     return [{ kind: 'ip', protocol: PROTO_ESP, to: sa.peer.ip, payload: esp }];
+  }
+
+  /**
+   * Whether the child's next sequence number is within its acknowledged
+   * lease; extends the lease ahead of need (seq-lease.ts), publishing the
+   * SA's record at once.
+   */
+  private leaseAllows(now: number, sa: IkeSa, child: ChildSa): boolean {
+    const lease = child.lease;
+    if (lease.pending) this.refreshGrant(sa, child);
+    const last = child.outbound.lastSequence;
+    if (lease.wantsExtension(now, last)) {
+      lease.extend(now, last, child.outRate);
+      this.responder.dirty.add(sa);
+      this.publish(now);
+      this.refreshGrant(sa, child);
+    }
+    return last < lease.granted;
+  }
+
+  private refreshGrant(sa: IkeSa, child: ChildSa): void {
+    if (this.replicate === null || this.replicationAcked === null) child.lease.grantAll();
+    else child.lease.acknowledged(this.replicationAcked(sa.unit, sa.spiKey));
   }
 
   tick(now: number): TunnelOutput[] {
@@ -227,7 +272,7 @@ export class IpsecHandler implements TunnelHandler {
     return Math.min(this.responder.nextWakeAt(), batch, deferred);
   }
 
-  /** Outbound rates, and CHILD SAs whose counters moved since they were last replicated. */
+  /** Outbound rates, and CHILD SAs whose replay edge moved since it was last replicated. */
   private measure(now: number): void {
     for (const sa of this.responder.state.sas.values()) {
       if (sa.state !== 'established') continue;
@@ -240,7 +285,7 @@ export class IpsecHandler implements TunnelHandler {
         }
         c.rateSequence = seq;
         c.rateAt = now;
-        if (seq !== c.publishedOut || c.inbound.window.highest !== c.publishedIn) this.responder.dirty.add(sa);
+        if (c.inbound.window.highest !== c.publishedIn) this.responder.dirty.add(sa);
       }
     }
   }
@@ -256,10 +301,11 @@ export class IpsecHandler implements TunnelHandler {
     for (const sa of r.gone) this.replicate(now, sa.unit, sa.spiKey, null);
     r.gone = [];
     for (const sa of r.dirty) {
-      this.replicate(now, sa.unit, sa.spiKey, encodeSaSnapshot(snapshotOf(sa, now)));
+      const version = this.replicate(now, sa.unit, sa.spiKey, encodeSaSnapshot(snapshotOf(sa, now)));
       for (const c of sa.children) {
-        c.publishedOut = c.outbound.lastSequence;
         c.publishedIn = c.inbound.window.highest;
+        if (typeof version === 'number') c.lease.published(version);
+        else c.lease.grantAll();
       }
     }
     r.dirty.clear();
@@ -284,10 +330,12 @@ export class IpsecHandler implements TunnelHandler {
         this.count('adopt.malformed-record');
         continue;
       }
-      const sa = restoreSa(this.deps, snap.value, now, rec.receivedAt);
+      const key = spiKey(snap.value.spiR);
+      const sa = restoreSa(this.deps, snap.value, now, (spiOut) => this.usedBefore.get(`${key}/${spiOut}`) ?? 0);
       this.responder.adopt(sa);
-      // Published again under this owner: every other member (the old owner too, which kept no
-      // copy of its own sessions) then holds the SA with the jumped sequence numbers.
+      // Published again under this owner with a lease of its own above the old owner's mark:
+      // it sends once every other member (the old owner too) has acknowledged that record.
+      for (const child of sa.children) child.lease.extend(now, child.outbound.lastSequence, child.outRate);
       this.responder.dirty.add(sa);
       for (const child of sa.children) this.bind(sa, child); // the last (newest) child carries outbound traffic
       adopted++;
@@ -310,16 +358,29 @@ export class IpsecHandler implements TunnelHandler {
     return out;
   }
 
-  /** These units went to another member: forget their SAs here without ending them. */
-  release(units: readonly UnitId[]): number {
+  /**
+   * These units went to another member: forget their SAs here without ending
+   * them, after a final record of each (the state as it is now; its lease
+   * mark bounds what this member sent), and remember what this member sent on them.
+   */
+  release(units: readonly UnitId[], now?: number): number {
     const forgotten = this.responder.forgetUnits(new Set(units));
     for (const sa of forgotten) {
+      if (this.replicate !== null && now !== undefined && sa.state !== 'rekeyed') this.replicate(now, sa.unit, sa.spiKey, encodeSaSnapshot(snapshotOf(sa, now)));
       for (const child of sa.children) {
+        this.rememberUsed(`${sa.spiKey}/${child.spiOut}`, child.outbound.lastSequence);
         this.inbound.delete(child.spiIn);
         if (sa.virtualAddress !== null && this.byVirtualAddress.get(sa.virtualAddress)?.sa === sa) this.byVirtualAddress.delete(sa.virtualAddress);
       }
     }
     return forgotten.length;
+  }
+
+  private rememberUsed(key: string, last: number): void {
+    if (last === 0) return;
+    this.usedBefore.delete(key);
+    this.usedBefore.set(key, last);
+    if (this.usedBefore.size > USED_BEFORE_MAX) this.usedBefore.delete(this.usedBefore.keys().next().value as string);
   }
 
   /** Datagrams out; SA events update the SPI and virtual-address tables. */

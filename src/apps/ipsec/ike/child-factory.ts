@@ -7,7 +7,9 @@
 import { allocateSpi32 } from '../../../cluster/session-id.js';
 import type { TrafficSelector } from '../../../wire/ike/ts.js';
 import { deriveChildSaKeys } from '../crypto/keys.js';
+import { IV_SEQUENCE_LIMIT } from '../esp/aead-iv.js';
 import { InboundEspSa, OutboundEspSa } from '../esp/sa.js';
+import { SequenceLease } from '../replication/seq-lease.js';
 import type { ResponderDeps, ResponderState } from './context.js';
 import type { ChildSa, IkeSa } from './ike-sa.js';
 import { espTransformSpec, type EspSuite } from './negotiation/esp-proposal.js';
@@ -56,7 +58,8 @@ export function makeChild(deps: ResponderDeps, state: ResponderState, sa: IkeSa,
     outRate: 0,
     rateSequence: 0,
     rateAt: now,
-    publishedOut: 0,
+    // a new SA: no member holds an older record of it, so its first lease needs no acknowledgement
+    lease: new SequenceLease(0, req.suite.esn ? IV_SEQUENCE_LIMIT : 0xffffffff, true),
     publishedIn: 0,
   };
 }

@@ -15,6 +15,7 @@ import type { IkeSuite } from '../crypto/transforms.js';
 import type { InboundEspSa, OutboundEspSa } from '../esp/sa.js';
 import type { EspSuite } from './negotiation/esp-proposal.js';
 import { FragmentCollector, type Protection } from './protect.js';
+import type { SequenceLease } from '../replication/seq-lease.js';
 
 export interface ChildSa {
   /** Our inbound SPI (allocated in the session's unit). */
@@ -28,13 +29,14 @@ export interface ChildSa {
   inbound: InboundEspSa;
   outbound: OutboundEspSa;
   createdAt: number;
-  /** Measured outbound packets per second, for the sequence-number jump on takeover. */
+  /** Measured outbound packets per second: sizes the sequence lease. */
   outRate: number;
   /** Where the rate was last measured from. */
   rateSequence: number;
   rateAt: number;
-  /** Sequence numbers last replicated (a change marks the SA for the next batch). */
-  publishedOut: number;
+  /** The outbound sequence numbers this member may use (replication/seq-lease.ts). */
+  lease: SequenceLease;
+  /** Inbound replay edge last replicated (a change marks the SA for the next batch). */
   publishedIn: number;
 }
 

@@ -2,9 +2,10 @@
  * Between a live IKE SA and its replication record: the snapshot an owner
  * publishes, and the SA another member rebuilds from it on takeover.
  *
- * The outbound ESP sequence number is replicated in batches, so on takeover
- * it jumps past anything the failed owner may have sent since: by twice the
- * measured rate over the time since the record arrived, plus a floor. A
+ * Outbound, the record carries the CHILD SA's sequence lease mark
+ * (seq-lease.ts): the old owner never sent above it, so the new owner
+ * continues after it (and after anything it sent on the SA itself before,
+ * `usedBefore`), and needs its own acknowledged lease before it sends. A
  * sequence number is never used twice under one key (RFC 4303 §3.3.3), at
  * the price of a gap the peer's window does not mind. Inbound, everything up
  * to the replicated edge counts as already received.
@@ -16,9 +17,9 @@ import type { ResponderDeps } from '../ike/context.js';
 import { IkeSa, type ChildSa } from '../ike/ike-sa.js';
 import { espTransformSpec, type EspSuite } from '../ike/negotiation/esp-proposal.js';
 import type { ChildSnapshot, SaSnapshot } from './sa-record.js';
+import { IV_SEQUENCE_LIMIT } from '../esp/aead-iv.js';
+import { SequenceLease } from './seq-lease.js';
 
-/** Sequence numbers skipped on every takeover whatever the rate (covers a burst between batches). */
-export const SEQUENCE_JUMP_FLOOR = 4096;
 const MAX_SEQ_32 = 0xffffffff;
 
 export function snapshotOf(sa: IkeSa, now: number): SaSnapshot {
@@ -60,7 +61,8 @@ export function snapshotOf(sa: IkeSa, now: number): SaSnapshot {
         r2i: c.keys.responderToInitiator,
         tsi: c.tsi,
         tsr: c.tsr,
-        outSequence: c.outbound.lastSequence,
+        // the lease mark: every number this owner may have sent is at or below it
+        outSequence: Math.max(c.lease.mark, c.outbound.lastSequence),
         outRate: c.outRate,
         inHighest: c.inbound.window.highest,
         ageMs: now - c.createdAt,
@@ -69,15 +71,17 @@ export function snapshotOf(sa: IkeSa, now: number): SaSnapshot {
   };
 }
 
-/** The sequence number a new owner continues after. */
-export function jumpedSequence(c: ChildSnapshot, sinceSnapshotMs: number): number {
-  const jump = Math.ceil(c.outRate * 2 * Math.max(0, sinceSnapshotMs) / 1000) + SEQUENCE_JUMP_FLOOR;
-  const next = c.outSequence + jump;
-  return c.esn ? Math.min(next, Number.MAX_SAFE_INTEGER - 1) : Math.min(next, MAX_SEQ_32 - 1);
+/** The last sequence number a CHILD SA may carry. */
+export function sequenceLimit(esn: boolean): number {
+  return esn ? IV_SEQUENCE_LIMIT : MAX_SEQ_32;
 }
 
-/** The SA again, on the member that takes its unit over. */
-export function restoreSa(deps: ResponderDeps, s: SaSnapshot, now: number, receivedAt: number): IkeSa {
+/**
+ * The SA again, on the member that takes its unit over. `usedBefore`: the
+ * last sequence number this member itself sent on a child (by its outbound
+ * SPI), if it owned the SA before: it continues above that too.
+ */
+export function restoreSa(deps: ResponderDeps, s: SaSnapshot, now: number, usedBefore: (spiOut: number) => number = () => 0): IkeSa {
   const sa = new IkeSa(s.unit, s.spiI, s.spiR, s.suite, s.keys, s.nonceI, s.nonceR, s.initRequest, s.initResponse, { ip: s.peerIp, port: s.peerPort }, s.localPort, now - s.ageMs);
   sa.state = s.halfOpen ? 'half-open' : 'established';
   sa.initKey = s.initKey;
@@ -93,7 +97,6 @@ export function restoreSa(deps: ResponderDeps, s: SaSnapshot, now: number, recei
   sa.lastResponse = s.lastResponse;
   sa.lastHeard = now;
   sa.authenticatedAt = now - s.ageMs;
-  const since = now - receivedAt;
   const lifetime = { hardSeconds: deps.config.childLifetimeS, ...(deps.config.childLifetimeBytes ? { hardBytes: deps.config.childLifetimeBytes } : {}) };
   sa.children = s.children.map((c): ChildSa => {
     const suite: EspSuite = { protection: c.protection, esn: c.esn, esnOnly: true, dhGroup: c.dhGroup === 0 ? null : (dhGroupInfo(c.dhGroup) ?? null) };
@@ -106,7 +109,7 @@ export function restoreSa(deps: ResponderDeps, s: SaSnapshot, now: number, recei
       lifetime,
       replayState: { highest: c.inHighest, bitmap },
     });
-    const outSequence = jumpedSequence(c, since);
+    const outSequence = Math.min(sequenceLimit(c.esn), Math.max(c.outSequence, usedBefore(c.spiOut)));
     const outbound = new OutboundEspSa(createdAt, {
       spi: c.spiOut,
       transform: espTransformSpec(c.protection, c.r2i),
@@ -129,7 +132,7 @@ export function restoreSa(deps: ResponderDeps, s: SaSnapshot, now: number, recei
       outRate: c.outRate,
       rateSequence: outSequence,
       rateAt: now,
-      publishedOut: outSequence,
+      lease: new SequenceLease(outSequence, sequenceLimit(c.esn), false),
       publishedIn: c.inHighest,
     };
   });

@@ -13,7 +13,6 @@ import { parseIpv4 } from '../../../../src/lib/ipv4.js';
 import { SeededRandom } from '../../../../src/lib/random.js';
 import { ESP_HEADER_LENGTH, readU32 } from '../../../../src/wire/esp.js';
 import { encodeNonEsp } from '../../../../src/wire/udp-encap.js';
-import { SEQUENCE_JUMP_FLOOR } from '../../../../src/apps/ipsec/replication/sa-snapshot.js';
 import {
   CLIENT_EC_ID,
   IKE_PORT,
@@ -55,7 +54,9 @@ class ClusterWire extends Wire {
 
 function member(shared: Shared, seed: number, clock: Clock): IpsecHandler {
   const h = new IpsecHandler(responderDeps(pki, { seed }));
-  h.replicate = (now, unit, key, body) => shared.records.set(key, { unit, body, receivedAt: clock.now });
+  h.replicate = (_now, unit, key, body) => {
+    shared.records.set(key, { unit, body, receivedAt: clock.now });
+  };
   return h;
 }
 
@@ -113,7 +114,7 @@ describe('takeover of a unit from replicated records', () => {
     // The counters reach the records with the next batch.
     s.clock.now += SEQUENCE_BATCH_MS;
     s.a.tick(s.clock.now);
-    for (let i = 0; i < 20; i++) lastSeq = down(s, `late${i}`); // sent after the last batch: the jump must cover them
+    for (let i = 0; i < 20; i++) lastSeq = down(s, `late${i}`); // sent after the last batch: the lease covers them
 
     s.clock.now += 300; // the old owner fails; the new one takes over 300 ms later
     expect(move(sa.unit, s.a, s.b, s.shared, s.clock)).toBe(1);
@@ -123,7 +124,6 @@ describe('takeover of a unit from replicated records', () => {
     expect(up(s, 'after takeover')).not.toBeNull();
     const first = down(s, 'from the new owner');
     expect(first).toBeGreaterThan(lastSeq);
-    expect(first).toBeGreaterThanOrEqual(100 + SEQUENCE_JUMP_FLOOR);
 
     // Same IKE SA: a liveness check on the next message ID is answered.
     expect(s.ini.informational()).not.toBeNull();
