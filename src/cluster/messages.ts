@@ -3,7 +3,8 @@
  * the wire, see control-codec.ts). Which messages are signed with the sender's
  * certificate and which carry a MAC under the cluster key is fixed per type in
  * AUTH_OF_TYPE: messages that must cross a key change (joins, elections, the
- * tie-breaker) are signed; everything between members of one cluster is MACed.
+ * tie-breaker, the key updates themselves) are signed; everything else between
+ * members of one cluster is MACed.
  */
 import type { Epoch, MemberId, UnitEpoch, UnitId } from './types.js';
 
@@ -47,7 +48,8 @@ export const AUTH_OF_TYPE: Record<MessageType, AuthKind> = {
   [MessageType.WorkAck]: 'mac',
   [MessageType.TableRequest]: 'mac',
   [MessageType.TableSnapshot]: 'mac',
-  [MessageType.KeyUpdate]: 'mac',
+  // Signed: the new key must come from the master's identity, not from whoever holds the old key (a removed member does).
+  [MessageType.KeyUpdate]: 'signed',
   [MessageType.StateSync]: 'mac',
   [MessageType.StateAck]: 'mac',
   [MessageType.ForwardedPacket]: 'mac',

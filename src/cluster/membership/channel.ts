@@ -31,6 +31,7 @@ export type DropReason =
   | 'not-for-me'
   | 'not-interested'
   | 'unknown-key'
+  | 'retired-key'
   | 'bad-mac'
   | 'bad-signature'
   | 'certificate'
@@ -64,13 +65,12 @@ export class ControlChannel {
   }
 
   /**
-   * Seal a message for sending, MACed under the current cluster key or, when
-   * `keyEpoch` names one still in the ring, under that older key (a key update
-   * must be readable by members that do not hold the new key yet).
-   * Sealing a MACed type before holding a cluster key is a programming error.
+   * Seal a message for sending, MACed under the current cluster key or signed
+   * with our certificate key, as AUTH_OF_TYPE says. Sealing a MACed type
+   * before holding a cluster key is a programming error.
    */
-  seal(message: ControlMessage, wallNow: number, keyEpoch?: number): Uint8Array {
-    const current: ClusterKey | null = (keyEpoch === undefined ? this.keys.current : this.keys.get(keyEpoch)) ?? null;
+  seal(message: ControlMessage, wallNow: number): Uint8Array {
+    const current: ClusterKey | null = this.keys.current ?? null;
     this.seq = (this.seq + 1) >>> 0;
     const header: Header = {
       type: message.type,
@@ -108,7 +108,7 @@ export class ControlChannel {
     let currentKey = false;
     if (trailer.kind === 'mac') {
       const key = this.keys.get(header.epoch);
-      if (!key) return { ok: false, reason: 'unknown-key' };
+      if (!key) return { ok: false, reason: this.keys.isRetired(header.epoch) ? 'retired-key' : 'unknown-key' };
       if (!macEquals(macOf(key.key, frame.authenticated), trailer.mac)) return { ok: false, reason: 'bad-mac' };
       currentKey = this.keys.isCurrent(header.epoch);
     } else {

@@ -64,8 +64,8 @@ export class MembershipContext {
     this.count(`drop.${reason}`);
   }
 
-  send(now: number, message: ControlMessage, to: MemberId | 'all' = 'all', keyEpoch?: number): void {
-    const bytes = this.channel.seal(message, this.wall(now), keyEpoch);
+  send(now: number, message: ControlMessage, to: MemberId | 'all' = 'all'): void {
+    const bytes = this.channel.seal(message, this.wall(now));
     this.count('sent');
     this.outbox.push({ kind: 'send', to, bytes, message });
   }

@@ -3,6 +3,7 @@
  * Figures 6 and 8A–8I behind a sans-IO surface.
  *
  *   datagram ─► channel.decode ─► role.wants? ─► target check ─► channel.authenticate ─► role.onMessage
+ *                                                         unknown key ─► held until it arrives (early-frames.ts)
  *   timer    ─► role.tick (the driver calls tick at nextWakeAt())
  *   every call returns the actions it produced (send, units gained/lost, approve-join, ...)
  *
@@ -13,12 +14,13 @@
  */
 import type { Approval } from '../../apps/application.js';
 import type { RandomSource } from '../../lib/random.js';
-import { MessageType, type ControlMessage, type ForwardSide } from '../messages.js';
+import { MessageType, type ControlMessage, type ForwardSide, type Frame } from '../messages.js';
 import type { MemberId, UnitId } from '../types.js';
 import type { Action, Exclusion, RoleName } from './actions.js';
-import { ControlChannel } from './channel.js';
+import { ControlChannel, type DropReason } from './channel.js';
 import type { MemberConfig } from './config.js';
 import { MembershipContext } from './context.js';
+import { EarlyFrames } from './early-frames.js';
 import { ExcludedRole } from './excluded.js';
 import { openState, sealState } from './state-crypto.js';
 import { JoiningRole } from './joining.js';
@@ -55,9 +57,11 @@ export class MemberCore implements RoleSwitch {
   readonly ctx: MembershipContext;
   private role: Role;
   private masterRole: MasterRole | null = null;
+  private readonly early: EarlyFrames;
 
   constructor(cfg: MemberConfig, rng: RandomSource, wallOffset: number) {
     this.ctx = new MembershipContext(cfg, new ControlChannel(cfg), rng, wallOffset);
+    this.early = new EarlyFrames(cfg.timing.watchdogMs);
     this.role = REFUSED;
   }
 
@@ -72,26 +76,40 @@ export class MemberCore implements RoleSwitch {
   }
 
   handleDatagram(now: number, bytes: Uint8Array): Action[] {
+    const before = this.ctx.channel.keys.current?.epoch;
+    this.datagram(now, bytes);
+    // A key just arrived: open what came under it before it did (early-frames.ts).
+    const after = this.ctx.channel.keys.current?.epoch;
+    if (after !== undefined && after !== before) {
+      for (const held of this.early.take(now, after)) {
+        this.ctx.count('early.reopened');
+        this.datagram(now, held);
+      }
+    }
+    return this.drain();
+  }
+
+  private datagram(now: number, bytes: Uint8Array): void {
     const decoded = this.ctx.channel.decode(bytes);
     if (!decoded.ok) {
       this.ctx.drop(decoded.reason);
-      return this.drain();
+      return;
     }
     const { frame } = decoded;
-    if (frame.message.type === MessageType.ForwardedPacket) return this.forwarded(now, frame);
-    if (frame.message.type === MessageType.StateSync || frame.message.type === MessageType.StateAck) return this.stateMessage(now, frame);
+    if (frame.message.type === MessageType.ForwardedPacket) return this.forwarded(now, frame, bytes);
+    if (frame.message.type === MessageType.StateSync || frame.message.type === MessageType.StateAck) return this.stateMessage(now, frame, bytes);
     if (!this.role.wants(frame.header)) {
       this.ctx.drop('not-interested');
-      return this.drain();
+      return;
     }
     const target = targetOf(frame.message);
     if (target !== null && target !== 0 && target !== this.self) {
       this.ctx.drop('not-for-me');
-      return this.drain();
+      return;
     }
     const opened = this.ctx.channel.authenticate(frame, this.ctx.wall(now));
     if (!opened.ok) {
-      this.ctx.drop(opened.reason);
+      this.refused(now, opened.reason, frame, bytes);
       if (opened.reason === 'certificate' && this.masterRole && frame.message.type === MessageType.JoinRequest) {
         // A joiner with a bad certificate learns why, so it stops trying.
         this.masterRole.joins.refuseCertificate(
@@ -102,11 +120,20 @@ export class MemberCore implements RoleSwitch {
           `${opened.certProblem ?? 'certificate'}: ${opened.detail ?? ''}`,
         );
       }
-      return this.drain();
+      return;
     }
     this.ctx.count('accepted');
     this.role.onMessage(now, opened.inbound);
-    return this.drain();
+  }
+
+  /** Counts a refusal; a frame under a key we may be about to get waits for it (never one under a retired key). */
+  private refused(now: number, reason: DropReason, frame: Frame, bytes: Uint8Array): void {
+    if (reason === 'unknown-key') {
+      if (!this.early.hold(now, frame.header.epoch, bytes)) this.ctx.count('early.pushed-out');
+      this.ctx.count('early.held');
+      return;
+    }
+    this.ctx.drop(reason);
   }
 
   /**
@@ -115,13 +142,12 @@ export class MemberCore implements RoleSwitch {
    * re-joining (its watchdog fired while the master was busy) keeps serving
    * its units, so it must keep getting their packets.
    */
-  private forwarded(now: number, frame: Parameters<ControlChannel['authenticate']>[0]): Action[] {
+  private forwarded(now: number, frame: Frame, bytes: Uint8Array): void {
     const opened = this.ctx.channel.authenticate(frame, this.ctx.wall(now));
     const m = frame.message;
-    if (!opened.ok) this.ctx.drop(opened.reason);
+    if (!opened.ok) this.refused(now, opened.reason, frame, bytes);
     else if (m.type !== MessageType.ForwardedPacket || !this.ctx.served.has(m.unit)) this.ctx.drop('not-interested');
     else this.ctx.outbox.push({ kind: 'forwarded-packet', unit: m.unit, side: m.side, packet: m.packet });
-    return this.drain();
   }
 
   /**
@@ -129,12 +155,12 @@ export class MemberCore implements RoleSwitch {
    * keepalive keeps its units and their replicas): it needs only the cluster
    * key's MAC, and a StateSync must decrypt under the key of its epoch.
    */
-  private stateMessage(now: number, frame: Parameters<ControlChannel['authenticate']>[0]): Action[] {
+  private stateMessage(now: number, frame: Frame, bytes: Uint8Array): void {
     const opened = this.ctx.channel.authenticate(frame, this.ctx.wall(now));
     const m = frame.message;
     const from = frame.header.sender;
     if (!opened.ok) {
-      this.ctx.drop(opened.reason);
+      this.refused(now, opened.reason, frame, bytes);
     } else if (m.type === MessageType.StateAck) {
       this.ctx.outbox.push({ kind: 'state-ack', from, app: m.app, unit: m.unit, syncSeq: m.syncSeq });
     } else if (m.type === MessageType.StateSync) {
@@ -143,7 +169,6 @@ export class MemberCore implements RoleSwitch {
       if (plain === null) this.ctx.drop('state-undecryptable');
       else this.ctx.outbox.push({ kind: 'state-sync', from, app: m.app, unit: m.unit, syncSeq: m.syncSeq, payload: plain });
     }
-    return this.drain();
   }
 
   /** Replication: essential-state records for `unit`, encrypted under the current cluster key. Nothing before joining. */

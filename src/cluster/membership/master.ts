@@ -38,6 +38,8 @@ interface MemberRecord {
   /** A previous member we wait for after a master change; it has not rejoined yet. */
   awaiting: boolean;
   lastNudge: number;
+  /** After a rotation: when to send the member the new key again, until it uses it (Infinity = it has). */
+  keyResendAt: number;
 }
 
 const WANTED = new Set<number>([
@@ -137,7 +139,7 @@ export class MasterRole implements Role {
   }
 
   private record(id: MemberId, incarnation: number, peer: VerifiedPeer | null, now: number, awaiting: boolean): MemberRecord {
-    return { id, incarnation, peer, lastHeard: now, awaiting, lastNudge: -Infinity };
+    return { id, incarnation, peer, lastHeard: now, awaiting, lastNudge: -Infinity, keyResendAt: Infinity };
   }
 
   wants(header: Header): boolean {
@@ -151,7 +153,7 @@ export class MasterRole implements Role {
         if (peer) this.joins.onRequest(now, sender, header.incarnation, peer, message);
         return;
       case MessageType.ClientKeepalive:
-        return this.clientKeepalive(now, sender, header.incarnation, header.epoch, currentKey, message);
+        return this.clientKeepalive(now, sender, header.incarnation, currentKey, message);
       case MessageType.WorkAck:
         if (this.isLiveMember(sender)) this.units.onAck(now, sender, message.kind, message.entries, message.markers);
         return;
@@ -181,7 +183,7 @@ export class MasterRole implements Role {
     return r !== undefined && !r.awaiting;
   }
 
-  private clientKeepalive(now: number, sender: MemberId, incarnation: number, keyEpoch: number, currentKey: boolean, ka: ClientKeepalive): void {
+  private clientKeepalive(now: number, sender: MemberId, incarnation: number, currentKey: boolean, ka: ClientKeepalive): void {
     this.loss.observe(now, sender, incarnation, ka.keepaliveSeq);
     const r = this.records.get(sender);
     const ownVersion = ka.configVersion === this.ctx.configVersion;
@@ -200,11 +202,8 @@ export class MasterRole implements Role {
       return;
     }
     r.lastHeard = now;
-    const key = this.ctx.channel.keys.current;
-    if (!currentKey && key && r.peer && now - r.lastNudge >= this.timing.watchdogMs) {
-      r.lastNudge = now; // it missed a key update: send it again, under the key it still uses
-      this.sendKey(now, r.id, r.peer, key, keyEpoch);
-    }
+    // Only a member holding the key can MAC under it: it has the update, stop resending.
+    if (currentKey) r.keyResendAt = Infinity;
   }
 
   /** Tell a member its config version is not the cluster's: it leaves, releases its units and waits (excluded.ts). */
@@ -280,9 +279,10 @@ export class MasterRole implements Role {
     this.ctx.count('master.member-removed');
     this.ctx.log('warn', 'member-removed', { member: id, why });
     this.ctx.setMembers([...this.records.keys()]);
+    // The new key first: every order that follows goes out under it, never under one the removed member holds.
+    this.rotateKey(now);
     if (releaseAt > now) this.leaving.set(id, releaseAt);
     else this.units.memberRemoved(now, id);
-    this.rotateKey(now);
   }
 
   private releaseLeavers(now: number): void {
@@ -295,19 +295,37 @@ export class MasterRole implements Role {
 
   /**
    * A removed member must not read or forge what follows: a new key for every
-   * remaining member, announced under the old key (the only one they can
-   * check), then used for everything after.
+   * remaining member, wrapped to its certificate key and signed by ours (a
+   * MAC under the old key would prove nothing: the removed member holds it),
+   * and every older key retired at once (KeyRing.rotate). A member whose
+   * MACed messages carry the old key is unheard until it has the new one, so
+   * the update is resent every keepalive interval until the member uses it.
    */
   private rotateKey(now: number): void {
-    const old = this.ctx.channel.keys.current;
     const next = newClusterKey(this.ctx.rng, this.freshKeyEpoch());
-    for (const r of this.records.values()) if (r.peer && !r.awaiting) this.sendKey(now, r.id, r.peer, next, old?.epoch);
-    this.ctx.channel.keys.set(next);
+    this.ctx.channel.keys.rotate(next);
+    this.ctx.count('master.key-rotated');
+    for (const r of this.records.values()) {
+      if (r.id === this.self || !r.peer || r.awaiting) continue;
+      this.sendKey(now, r, next);
+    }
   }
 
-  private sendKey(now: number, id: MemberId, peer: VerifiedPeer, key: ClusterKey, sealWith: number | undefined): void {
-    const wrappedKey = wrapKey(key.key, peer.publicKey, this.ctx.rng);
-    this.ctx.send(now, { type: MessageType.KeyUpdate, target: id, keyEpoch: key.epoch, wrappedKey }, id, sealWith);
+  private sendKey(now: number, r: MemberRecord, key: ClusterKey): void {
+    if (!r.peer) return;
+    const wrappedKey = wrapKey(key.key, r.peer.publicKey, this.ctx.rng);
+    this.ctx.send(now, { type: MessageType.KeyUpdate, target: r.id, keyEpoch: key.epoch, wrappedKey }, r.id);
+    r.keyResendAt = now + this.timing.watchdogMs / this.ctx.n;
+  }
+
+  private resendKeys(now: number): void {
+    const key = this.ctx.channel.keys.current;
+    if (!key) return;
+    for (const r of this.records.values()) {
+      if (r.keyResendAt > now || r.awaiting) continue;
+      this.ctx.count('master.key-resent');
+      this.sendKey(now, r, key);
+    }
   }
 
   private adaptN(now: number): void {
@@ -330,6 +348,7 @@ export class MasterRole implements Role {
       }
     }
     this.joins.tick(now);
+    this.resendKeys(now);
     this.releaseLeavers(now);
     this.units.releaseOwn(now);
     if (now >= this.nextKeepaliveAt) {
@@ -359,6 +378,7 @@ export class MasterRole implements Role {
     const timeout = watchdogTimeout(this.timing.watchdogMs, this.ctx.n);
     let t = Math.min(this.nextKeepaliveAt, this.nextAnnounceAt, this.nextRebalanceAt, this.joins.nextWakeAt(), this.units.nextReleaseAt());
     for (const at of this.leaving.values()) t = Math.min(t, at);
+    for (const r of this.records.values()) t = Math.min(t, r.keyResendAt);
     for (const r of this.records.values()) {
       if (r.id === this.self) continue;
       t = Math.min(t, r.awaiting ? this.graceUntil : r.lastHeard + timeout + 0.001);

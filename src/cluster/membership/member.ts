@@ -110,9 +110,11 @@ export class MemberRole implements Role {
         return;
       case MessageType.KeyUpdate: {
         if (message.target !== this.ctx.cfg.self) return;
+        // Signed by our master (the channel checked its chain and signature; onMessage its address and
+        // incarnation). A rotation retires every older key: a removed member may hold them.
         const key = unwrapKey(message.wrappedKey, this.ctx.cfg.credentials.privateKey);
-        if (key) this.ctx.channel.keys.set({ epoch: message.keyEpoch, key });
-        else this.ctx.count('member.bad-key-wrap');
+        if (!key) this.ctx.count('member.bad-key-wrap');
+        else if (!this.ctx.channel.keys.rotate({ epoch: message.keyEpoch, key })) this.ctx.count('member.retired-key-update');
         return;
       }
       case MessageType.ConfigVersionExit:

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CLUSTER_KEY_LENGTH, KeyRing, PREVIOUS_KEYS_KEPT, macEquals, macOf, newClusterKey } from '../../../src/cluster/auth/cluster-key.js';
+import { CLUSTER_KEY_LENGTH, KeyRing, PREVIOUS_KEYS_KEPT, RETIRED_EPOCHS_KEPT, macEquals, macOf, newClusterKey } from '../../../src/cluster/auth/cluster-key.js';
 import { MAC_LENGTH } from '../../../src/cluster/messages.js';
 import { SeededRandom } from '../../../src/lib/random.js';
 
@@ -90,6 +90,28 @@ describe('KeyRing', () => {
     ring.set(c);
     expect(ring.get(5)?.key).toEqual(c.key);
     expect(ring.get(1)?.key).toEqual(b.key);
+  });
+
+  it('rotate() makes the key current and retires every other at once; a retired epoch can never come back', () => {
+    const ring = new KeyRing();
+    ring.set(newClusterKey(rng, 1));
+    ring.set(newClusterKey(rng, 2));
+    const three = newClusterKey(rng, 3);
+    expect(ring.rotate(three)).toBe(true);
+    expect(ring.current?.epoch).toBe(3);
+    expect(ring.get(1)).toBeUndefined();
+    expect(ring.get(2)).toBeUndefined();
+    expect([ring.isRetired(1), ring.isRetired(2), ring.isRetired(3)]).toEqual([true, true, false]);
+    // A resent update for the current key changes nothing; a late one for a retired key is refused.
+    expect(ring.rotate(three)).toBe(true);
+    expect(ring.current?.epoch).toBe(3);
+    expect(ring.rotate(newClusterKey(rng, 2))).toBe(false);
+    expect(ring.set(newClusterKey(rng, 1))).toBe(false);
+    expect(ring.current?.epoch).toBe(3);
+    // The memory of retired epochs is bounded.
+    for (let e = 10; e < 10 + RETIRED_EPOCHS_KEPT + 2; e++) ring.rotate(newClusterKey(rng, e));
+    expect(ring.isRetired(1)).toBe(false);
+    expect(ring.isRetired(10 + RETIRED_EPOCHS_KEPT)).toBe(true);
   });
 
   it('clear() forgets everything', () => {
