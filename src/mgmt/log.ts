@@ -4,7 +4,12 @@
  * daemon also keeps the newest lines in a bounded ring, which `shoal log`
  * and the shell's `show log` read over the admin socket (a box on a serial
  * console may have nowhere else to look).
+ *
+ * Every field passes through log-safe.ts on its way in: strings from the
+ * network are escaped and cut there, once, for every call site.
  */
+import { safeLogFields, safeLogString } from './log-safe.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -56,10 +61,11 @@ export class LogRing {
 }
 
 export function jsonLogger(write: (line: string) => void, minLevel: LogLevel = 'info', base: Record<string, unknown> = {}, ring?: LogRing): Logger {
+  const safeBase = safeLogFields(base);
   return {
     log(level, event, fields = {}) {
       if (!atLeast(level, minLevel)) return;
-      const line = JSON.stringify({ time: new Date().toISOString(), level, event, ...base, ...fields });
+      const line = JSON.stringify({ time: new Date().toISOString(), level, event: safeLogString(event), ...safeBase, ...safeLogFields(fields) });
       ring?.push(level, line);
       write(`${line}\n`);
     },
