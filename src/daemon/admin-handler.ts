@@ -73,6 +73,8 @@ export function memberAdmin(p: MemberParts): { handle: (request: AdminRequest) =
           dataPlane: p.dataPlane()?.counters() ?? null,
           ipsec: ipsec ? { sas: ipsec.responder.state.sas.size, counters: Object.fromEntries(ipsec.allCounters()) } : null,
           replication: { ready: p.replication.ready, ...p.replication.counters() },
+          // Exceptions caught at the control plane's entry points (datagram, tick, approval, actions, listeners).
+          runner: p.runner.guard.counters(),
           // How long the event loop was held (keepalives and packets wait meanwhile), since start.
           eventLoop: eventLoop(p.loopDelay),
         };

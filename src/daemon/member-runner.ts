@@ -8,10 +8,15 @@
  *                                                            └► logger
  *
  * The core never sees a socket or a timer; this is the only place they meet.
+ * Every entry point here (a datagram, the timer, a join verdict) runs under
+ * an EntryGuard: what the core, an application hook or a listener throws is
+ * counted and logged, costs that one action, and the timer is armed again,
+ * so the member keeps its keepalives going whatever an input did.
  */
 import type { AppHost } from '../apps/app-host.js';
 import type { Action } from '../cluster/membership/actions.js';
 import type { MemberCore } from '../cluster/membership/core.js';
+import { EntryGuard } from '../lib/guard.js';
 import { formatIpv4 } from '../lib/ipv4.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../mgmt/log.js';
@@ -33,11 +38,15 @@ export class MemberRunner {
   private readonly listeners: ((a: Action) => void)[] = [];
   /** Runs a callback after pending I/O has been read (tests may run it at once). */
   defer: (fn: () => void) => void = (fn) => void setImmediate(fn);
+  /** Exceptions caught at this runner's entry points ('exception.<where>' in status). */
+  readonly guard: EntryGuard;
 
   constructor(
     readonly core: MemberCore,
     private readonly ports: RunnerPorts,
-  ) {}
+  ) {
+    this.guard = new EntryGuard('runner', ports.log, ports.clock);
+  }
 
   /** Hear every action (the data plane follows units and the cluster-address announcements). */
   onAction(listener: (a: Action) => void): void {
@@ -45,10 +54,15 @@ export class MemberRunner {
   }
 
   start(): void {
-    this.ports.transport.onDatagram((bytes) => {
-      if (!this.stopped) this.apply(this.core.handleDatagram(this.ports.clock.now(), bytes));
-    });
+    this.ports.transport.onDatagram((bytes) => this.enter('datagram', () => this.core.handleDatagram(this.ports.clock.now(), bytes)));
     this.apply(this.core.start(this.ports.clock.now()));
+  }
+
+  /** One entry point's work: the core's answer applied, the timer armed again even when something threw half-way. */
+  private enter(where: string, produce: () => Action[]): void {
+    if (this.stopped) return;
+    this.guard.run(where, () => this.apply(produce()));
+    this.guard.run('schedule', () => this.schedule());
   }
 
   /** Actions the core returned to a call made outside the runner (the data plane forwarding a packet). */
@@ -64,47 +78,52 @@ export class MemberRunner {
 
   private apply(actions: Action[]): void {
     for (const a of actions) {
-      switch (a.kind) {
-        case 'send':
-          this.ports.transport.send(a.bytes, a.to);
-          break;
-        case 'approve-join':
-          this.approve(a.requestId, a);
-          break;
-        case 'log':
-          this.ports.log.log(a.level, a.event, a.fields);
-          break;
-        case 'role':
-          this.ports.log.log('info', 'role', { role: a.role, master: a.master === null ? null : formatIpv4(a.master), term: a.term });
-          break;
-        case 'join-refused':
-          this.ports.log.log('error', 'join-refused', { reason: a.reason, detail: a.detail });
-          break;
-        case 'excluded':
-          // Out of the cluster until the versions match: the supervisor watches the config source meanwhile.
-          this.ports.log.log('error', 'config-version-mismatch', {
-            configVersion: a.configVersion,
-            masterConfigVersion: a.masterConfigVersion,
-            master: formatIpv4(a.master),
-            reason: a.reason,
-          });
-          break;
-        case 'alarm':
-          this.ports.log.log(a.raised ? 'warn' : 'info', 'alarm', { code: a.code, raised: a.raised, p: a.p });
-          break;
-        case 'units-gained':
-        case 'units-lost':
-        case 'members-changed':
-          this.ports.apps.deliver(a);
-          if (a.kind === 'members-changed') this.ports.log.log('info', 'members', { members: a.members.map(formatIpv4) });
-          else this.ports.log.log('debug', a.kind, { count: a.units.length });
-          break;
-        default:
-          break;
-      }
-      for (const l of this.listeners) l(a);
+      // One action that throws (an application hook, say) costs that action, not the ones after it.
+      this.guard.run(a.kind, () => this.act(a));
+      for (const l of this.listeners) this.guard.run(`listener.${a.kind}`, () => l(a));
     }
     this.schedule();
+  }
+
+  private act(a: Action): void {
+    switch (a.kind) {
+      case 'send':
+        this.ports.transport.send(a.bytes, a.to);
+        break;
+      case 'approve-join':
+        this.approve(a.requestId, a);
+        break;
+      case 'log':
+        this.ports.log.log(a.level, a.event, a.fields);
+        break;
+      case 'role':
+        this.ports.log.log('info', 'role', { role: a.role, master: a.master === null ? null : formatIpv4(a.master), term: a.term });
+        break;
+      case 'join-refused':
+        this.ports.log.log('error', 'join-refused', { reason: a.reason, detail: a.detail });
+        break;
+      case 'excluded':
+        // Out of the cluster until the versions match: the supervisor watches the config source meanwhile.
+        this.ports.log.log('error', 'config-version-mismatch', {
+          configVersion: a.configVersion,
+          masterConfigVersion: a.masterConfigVersion,
+          master: formatIpv4(a.master),
+          reason: a.reason,
+        });
+        break;
+      case 'alarm':
+        this.ports.log.log(a.raised ? 'warn' : 'info', 'alarm', { code: a.code, raised: a.raised, p: a.p });
+        break;
+      case 'units-gained':
+      case 'units-lost':
+      case 'members-changed':
+        this.ports.apps.deliver(a);
+        if (a.kind === 'members-changed') this.ports.log.log('info', 'members', { members: a.members.map(formatIpv4) });
+        else this.ports.log.log('debug', a.kind, { count: a.units.length });
+        break;
+      default:
+        break;
+    }
   }
 
   private approve(requestId: number, a: Extract<Action, { kind: 'approve-join' }>): void {
@@ -121,7 +140,7 @@ export class MemberRunner {
   }
 
   private answer(requestId: number, verdict: Parameters<MemberCore['approvalResult']>[2]): void {
-    if (!this.stopped) this.apply(this.core.approvalResult(this.ports.clock.now(), requestId, verdict));
+    this.enter('approval', () => this.core.approvalResult(this.ports.clock.now(), requestId, verdict));
   }
 
   private schedule(): void {
@@ -138,9 +157,7 @@ export class MemberRunner {
       // handshakes, a GC pause, a loaded CPU), keepalives that did arrive in time are still in the
       // socket when the watchdog timer fires. Read them first (setImmediate runs after the poll
       // phase), then let the core judge the watchdogs.
-      this.defer(() => {
-        if (!this.stopped) this.apply(this.core.tick(this.ports.clock.now()));
-      });
+      this.defer(() => this.enter('tick', () => this.core.tick(this.ports.clock.now())));
     });
   }
 }
