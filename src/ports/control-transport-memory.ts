@@ -54,7 +54,12 @@ export class MemoryTransport implements ControlTransport {
   }
 
   receive(bytes: Uint8Array, from: MemberId): void {
-    if (!this.closed) this.handler?.(bytes, from);
+    if (this.closed) return;
+    try {
+      this.handler?.(bytes, from);
+    } catch {
+      this.errors.set('handler-threw', (this.errors.get('handler-threw') ?? 0) + 1);
+    }
   }
 
   async close(): Promise<void> {

@@ -32,7 +32,12 @@ export class UdpControlTransport implements ControlTransport {
     socket.on('message', (msg, rinfo) => {
       // dgram hands each datagram its own Buffer; a copy keeps it independent of Node's pools.
       const from = rinfo.family === 'IPv4' ? parseIpv4(rinfo.address) : 0;
-      if (from !== this.self) this.handler?.(new Uint8Array(msg), from);
+      if (from === this.self) return;
+      try {
+        this.handler?.(new Uint8Array(msg), from);
+      } catch {
+        this.count('handler-threw'); // the handler's owner logs (MemberRunner's guard); here it must only not escape
+      }
     });
     socket.on('error', () => this.count('socket-error'));
   }

@@ -16,9 +16,13 @@ export interface ControlTransport {
    * Never throws for network trouble: failures are counted.
    */
   send(bytes: Uint8Array, to: MemberId | 'all'): void;
-  /** Every datagram received; `bytes` is the receiver's own copy. */
+  /**
+   * Every datagram received; `bytes` is the receiver's own copy. An exception
+   * from the handler is counted ('handler-threw') and goes no further: the
+   * socket's callback is an event-loop entry point.
+   */
   onDatagram(handler: (bytes: Uint8Array, from: MemberId) => void): void;
-  /** Datagrams that could not be sent, by reason. */
+  /** Datagrams that could not be sent, and received ones whose handler threw, by reason. */
   readonly errors: ReadonlyMap<string, number>;
   close(): Promise<void>;
 }

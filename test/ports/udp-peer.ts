@@ -10,12 +10,33 @@ interface SendRequest {
   to: number | 'all';
 }
 
+/** 'throwing': the handler reports `{ threw }` and throws (as a decoder bug would); 'errors': report transport.errors. */
+type Control = 'close' | 'throwing' | 'forwarding' | 'errors';
+
 const [address, group, port] = process.argv.slice(2);
 const transport = await UdpControlTransport.open({ address: address ?? '', group: group ?? '', port: Number(port) });
-transport.onDatagram((bytes, from) => process.send?.({ received: [...bytes], from }));
-process.on('message', (m: SendRequest | 'close') => {
+const forward = (bytes: Uint8Array, from: number): void => void process.send?.({ received: [...bytes], from });
+transport.onDatagram(forward);
+process.on('message', (m: SendRequest | Control) => {
   if (m === 'close') {
     void transport.close().then(() => process.exit(0));
+    return;
+  }
+  if (m === 'throwing') {
+    transport.onDatagram((bytes) => {
+      process.send?.({ threw: [...bytes] });
+      throw new RangeError('decoder: offset 9 outside 8 bytes');
+    });
+    process.send?.({ mode: m });
+    return;
+  }
+  if (m === 'forwarding') {
+    transport.onDatagram(forward);
+    process.send?.({ mode: m });
+    return;
+  }
+  if (m === 'errors') {
+    process.send?.({ errors: Object.fromEntries(transport.errors) });
     return;
   }
   transport.send(Uint8Array.from(m.send), m.to);
