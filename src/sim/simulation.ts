@@ -123,6 +123,19 @@ export class Simulation {
     this.queue.push(time, step);
   }
 
+  /**
+   * At `at`, call one of a live member's other entry points (what a daemon's
+   * drivers call: the replicator's StateSync/StateAck, say) and apply the
+   * actions it returns. Nothing happens when the member died or restarted.
+   */
+  drive(id: MemberId, call: (core: MemberCore, now: number) => Action[], at = this.now): void {
+    const node = this.nodes.get(id);
+    const core = node?.core;
+    this.queue.push(at, () => {
+      if (node?.alive && node.core === core && core) this.apply(node, call(core, this.now));
+    });
+  }
+
   /** Hand raw bytes to a member as if they came off the wire (forgery and replay tests). */
   inject(to: MemberId, bytes: Uint8Array, at = this.now): void {
     this.queue.push(at, () => {
