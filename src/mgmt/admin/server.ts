@@ -13,6 +13,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { ShoalError } from '../../lib/errors.js';
+import { EntryGuard } from '../../lib/guard.js';
 import { linuxPeerCred, type PeerCredOf } from '../../ports/peer-cred-linux.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MAX_REQUEST_BYTES, parseAdminRequest, type AdminReply, type AdminRequest } from './protocol.js';
@@ -43,8 +44,12 @@ export class AdminServer {
     rmSync(path, { force: true });
     const peerCred = options.peerCred ?? linuxPeerCred();
     const logger = options.logger ?? silentLogger;
+    // A connection and its request are an event-loop entry point: nothing a request does may end the member.
+    const guard = new EntryGuard('admin', logger, { now: () => performance.now() });
     const server = net.createServer((conn) => {
-      if (admitted(conn, peerCred, ownUid, logger)) serve(conn, handle);
+      guard.run('connection', () => {
+        if (admitted(conn, peerCred, ownUid, logger)) serve(conn, handle, guard);
+      });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -117,13 +122,24 @@ function admitted(conn: net.Socket, peerCred: PeerCredOf, ownUid: number, logger
   return false;
 }
 
-function serve(conn: net.Socket, handle: AdminHandler): void {
+function serve(conn: net.Socket, handle: AdminHandler, guard: EntryGuard): void {
   let buf = '';
   let taken = false; // one request per connection: what follows its line is ignored
   conn.setEncoding('utf8');
   conn.setTimeout(5000, () => conn.destroy());
   conn.on('error', () => conn.destroy());
+  const fail = (e: unknown): void => {
+    guard.caught('request', e);
+    if (!conn.destroyed) guard.run('reply', () => reply(conn, { ok: false, error: `internal error: ${e instanceof Error ? e.message : String(e)}` }));
+  };
   conn.on('data', (chunk: string) => {
+    try {
+      take(chunk);
+    } catch (e) {
+      fail(e);
+    }
+  });
+  const take = (chunk: string): void => {
     if (taken) return;
     buf += chunk;
     if (buf.length > MAX_REQUEST_BYTES) {
@@ -140,8 +156,10 @@ function serve(conn: net.Socket, handle: AdminHandler): void {
       .then(
         (result) => reply(conn, { ok: true, result }),
         (e: unknown) => reply(conn, { ok: false, error: e instanceof Error ? e.message : String(e) }),
-      );
-  });
+      )
+      // A reply that cannot be encoded (a BigInt, a cycle) must not become an unhandled rejection: those end the process.
+      .catch(fail);
+  };
 }
 
 function reply(conn: net.Socket, r: AdminReply): void {
