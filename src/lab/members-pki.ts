@@ -62,7 +62,7 @@ async function ensureMemberPki(layout: MemberLayout, name: string, members: numb
   const caPem = join(dir, 'ca.pem');
   const report: PkiReport = { dir, ca: caPem, createdCa: false, issued: [] };
   // Loaded here, not at start-up: the certificate library takes a while to load.
-  const { initCa } = await import('../pki/store.js');
+  const { initCa, refreshCrl } = await import('../pki/store.js');
   const { storePaths } = await import('../pki/store-files.js');
   const { issueMemberCert } = await import('../pki/store-issue.js');
   const paths = storePaths(dir);
@@ -71,6 +71,9 @@ async function ensureMemberPki(layout: MemberLayout, name: string, members: numb
     report.createdCa = true;
   } else if (!existsSync(paths.index)) {
     throw new ShoalError('LAB_PKI_OLD', `${dir} holds a CA from an older Shoal (no index.json): run \`shoal lab down --name ${name}\` and build the lab again`);
+  } else {
+    // A kept lab's crl.pem may be past its nextUpdate, which refuses every IKE client: sign it afresh.
+    await refreshCrl(dir, now);
   }
   for (let i = 1; i <= members; i++) {
     if (!report.createdCa && layout.pkiFiles(name, i) !== null) continue;

@@ -8,10 +8,19 @@
  *   issuers: BasicConstraints cA, keyCertSign if KeyUsage present, pathLen
  *   leaf: digitalSignature or nonRepudiation if KeyUsage present; a key IKE can check
  *   nothing revoked (configured serials, or a CRL signed by the issuing CA)
+ *   the issuing CA's CRLs, where it has some, not past their nextUpdate (fail closed, below)
  *
  * Unlike the cluster's member chains (cluster/auth/verify-chain.ts), KeyUsage
  * is optional and no address is bound to the certificate: the ID payload is
  * matched separately (identity.ts). Never throws on what the client sent.
+ *
+ * A CA whose every CRL is past its nextUpdate (RFC 5280 §5.1.2.5) may have
+ * revoked certificates since: its clients are refused ('crl-stale', logged
+ * with the CA and the date by IKE_AUTH's failure event) until a fresh CRL is
+ * installed (`shoal pki crl` re-signs one). A VPN appliance that admits
+ * outsiders on a list it knows to be out of date would fail open for exactly
+ * the certificate the administrator revoked last; a CRL without nextUpdate
+ * (which §5.1.2.5 forbids issuers to omit) never goes stale.
  */
 import { createHash } from 'node:crypto';
 import { KeyUsageFlags } from '@peculiar/x509';
@@ -40,6 +49,8 @@ export type ChainProblem =
   | 'not-yet-valid'
   | 'revoked'
   | 'key-usage'
+  /** The issuing CA's CRLs are all past their nextUpdate. */
+  | 'crl-stale'
   /** Not returned by verify(): a CRL that does not verify is refused when the store is built (RangeError). */
   | 'bad-crl';
 
@@ -58,6 +69,8 @@ interface Anchor {
   cert: ParsedCert;
   /** Serials revoked by this CA's CRLs. */
   crlRevoked: Set<string>;
+  /** The latest nextUpdate of this CA's CRLs (ms); -Infinity without CRLs, +Infinity when one has none. */
+  crlFreshUntil: number;
 }
 
 interface Prepared {
@@ -73,7 +86,7 @@ function prepare(trust: ClientTrust): { prepared: Prepared; bad: string[] } {
     const cert = parseCert(der);
     const subjectDer = subjectDerOf(der);
     if (typeof cert === 'string' || subjectDer === undefined) bad.push(`CA certificate #${i}: ${typeof cert === 'string' ? cert : 'no subject'}`);
-    else anchors.push({ anchor: { cert, crlRevoked: new Set() }, subjectDer });
+    else anchors.push({ anchor: { cert, crlRevoked: new Set(), crlFreshUntil: Number.NEGATIVE_INFINITY }, subjectDer });
   });
   (trust.crls ?? []).forEach((der, i) => {
     const crl: ParsedCrl | string = parseCrl(der);
@@ -83,7 +96,10 @@ function prepare(trust: ClientTrust): { prepared: Prepared; bad: string[] } {
     }
     const issuer = anchors.find((a) => bytesEqual(a.subjectDer, crl.issuerDer) && crlSignedBy(crl, a.anchor.cert.publicKey));
     if (issuer === undefined) bad.push(`CRL #${i} (bad-crl): not signed by any configured CA`);
-    else for (const s of crl.revoked) issuer.anchor.crlRevoked.add(s);
+    else {
+      for (const s of crl.revoked) issuer.anchor.crlRevoked.add(s);
+      issuer.anchor.crlFreshUntil = Math.max(issuer.anchor.crlFreshUntil, crl.nextUpdate ?? Number.POSITIVE_INFINITY);
+    }
   });
   return {
     prepared: { anchors: anchors.map((a) => a.anchor), revoked: new Set((trust.revokedSerials ?? []).map(normaliseSerial)) },
@@ -120,6 +136,13 @@ function checkRevoked(path: ParsedCert[], anchor: Anchor, trust: Prepared): Fail
     }
   }
   return null;
+}
+
+/** Whether the anchor's CRLs still speak for now; a CA without CRLs has nothing to go stale. */
+function checkCrlFresh(anchor: Anchor, now: number): Failure | null {
+  const until = anchor.crlFreshUntil;
+  if (until === Number.NEGATIVE_INFINITY || now <= until) return null;
+  return fail('crl-stale', `${anchor.cert.name}'s CRL is past its nextUpdate ${new Date(until).toISOString()}: its clients are refused until a fresh CRL is installed`);
 }
 
 function checkDates(path: ParsedCert[], now: number): Failure | null {
@@ -163,14 +186,15 @@ function verifyUnchecked(chainDer: readonly Uint8Array[], trust: Prepared, now: 
   if (typeof certs === 'string') return fail('malformed', certs);
   const found = buildPath(certs, trust.anchors);
   if (found === null) return fail('untrusted', `no path from ${certs[0]?.name ?? '?'} to a trusted CA`);
-  const problem = checkRevoked(found.path, found.anchor, trust) ?? checkDates(found.path, now) ?? checkIssuers(found.path);
+  const problem = checkRevoked(found.path, found.anchor, trust) ?? checkDates(found.path, now) ?? checkIssuers(found.path) ?? checkCrlFresh(found.anchor, now);
   if (problem !== null) return problem;
   const [leafCert] = found.path;
   if (leafCert === undefined) return fail('no-certificate', 'empty path');
   const leaf = checkLeaf(leafCert);
   if ('ok' in leaf) return leaf;
   const notBefore = Math.max(...found.path.map((c) => c.notBefore));
-  const notAfter = Math.min(...found.path.map((c) => c.notAfter));
+  // A remembered success lapses with the CRL too.
+  const notAfter = Math.min(...found.path.map((c) => c.notAfter), found.anchor.crlFreshUntil === Number.NEGATIVE_INFINITY ? Infinity : found.anchor.crlFreshUntil);
   return { ok: true, leaf, window: { notBefore, notAfter } };
 }
 

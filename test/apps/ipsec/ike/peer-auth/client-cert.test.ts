@@ -42,11 +42,11 @@ let crl: Uint8Array;
 let otherCrl: Uint8Array;
 let trust: ClientTrust;
 
-async function makeCrl(ca: CaBundle, serials: string[]): Promise<Uint8Array> {
+async function makeCrl(ca: CaBundle, serials: string[], nextUpdate = NOW + 7 * DAY): Promise<Uint8Array> {
   const c = await x509.X509CrlGenerator.create({
     issuer: ca.cert.subjectName.toString(),
     thisUpdate: new Date(NOW - DAY),
-    nextUpdate: new Date(NOW + 7 * DAY),
+    nextUpdate: new Date(nextUpdate),
     entries: serials.map((serialNumber) => ({ serialNumber, revocationDate: new Date(NOW - DAY) })),
     signingAlgorithm: signingAlgorithm(ca.keyType),
     signingKey: ca.keys.privateKey,
@@ -155,6 +155,29 @@ describe('ClientTrustStore.verify', () => {
     // An intermediate's serial revokes everything below it.
     const interRevoked = new ClientTrustStore({ caCertificates: [root.der], revokedSerials: [inter.serial] });
     expect(interRevoked.verify(viaInter.chain, NOW)).toMatchObject({ ok: false, problem: 'revoked' });
+  });
+
+  it('crl-stale: once every CRL of the issuing CA is past its nextUpdate, its clients are refused, a remembered success too', () => {
+    expect(store.verify([client.certDer], NOW)).toMatchObject({ ok: true }); // remembered
+    expect(store.verify([client.certDer], NOW + 7 * DAY)).toMatchObject({ ok: true });
+    expect(store.verify([client.certDer], NOW + 7 * DAY + 1)).toEqual({
+      ok: false,
+      problem: 'crl-stale',
+      detail: "Shoal Client CA's CRL is past its nextUpdate 2026-06-08T00:00:00.000Z: its clients are refused until a fresh CRL is installed",
+    });
+    expect(store.verify(viaInter.chain, NOW + 8 * DAY)).toMatchObject({ ok: false, problem: 'crl-stale' });
+    // What the stale list revokes stays revoked.
+    expect(store.verify([revokedByCrl.certDer], NOW + 8 * DAY)).toMatchObject({ ok: false, problem: 'revoked' });
+    // A CA without CRLs has nothing to go stale.
+    expect(new ClientTrustStore({ caCertificates: [root.der] }).verify([client.certDer], NOW + 8 * DAY)).toMatchObject({ ok: true });
+  });
+
+  it('a fresh CRL next to a stale one keeps the CA usable', async () => {
+    const fresh = await makeCrl(root, [], NOW + 30 * DAY);
+    const both = new ClientTrustStore({ caCertificates: [root.der], crls: [crl, fresh] });
+    expect(both.verify([client.certDer], NOW + 8 * DAY)).toMatchObject({ ok: true });
+    expect(both.verify([revokedByCrl.certDer], NOW + 8 * DAY)).toMatchObject({ ok: false, problem: 'revoked' });
+    expect(both.verify([client.certDer], NOW + 31 * DAY)).toMatchObject({ ok: false, problem: 'crl-stale' });
   });
 
   it('key-usage: a leaf without digitalSignature, an issuer without keyCertSign', () => {
