@@ -143,6 +143,31 @@ describe('the join check with trust.crl', () => {
     expect(revocation.isRevoked(revokedSerial, der(join(otherCaDir, 'ca.pem'))[0] ?? new Uint8Array(), 5)).toBe(false);
   });
 
+  it('a cluster CRL past its nextUpdate is logged once at error level and stays in force; members are not refused on a date', () => {
+    const sink = logSink();
+    const caDer = der(join(caDir, 'ca.pem'))[0] ?? new Uint8Array();
+    const revocation = new MemberRevocation([caDer], [memberCrl], sink.log, 0);
+    const revokedSerial = members[1]?.entry.serial ?? '';
+    const fine = members[0]?.entry.serial ?? '';
+    const late = SIM_WALL + 400 * 24 * 3600 * 1000; // the store signs CRLs for 30 days
+    expect(revocation.isRevoked(fine, caDer, SIM_WALL + 60_000)).toBe(false);
+    expect(sink.lines).toEqual([]);
+    expect(revocation.isRevoked(revokedSerial, caDer, late)).toBe(true);
+    expect(revocation.isRevoked(fine, caDer, late + 1)).toBe(false);
+    expect(sink.lines).toEqual([
+      {
+        level: 'error',
+        event: 'crl-stale',
+        fields: {
+          purpose: 'cluster trust',
+          ca: expect.stringContaining('CN=') as string,
+          nextUpdate: expect.stringMatching(/^2026-12-\d\dT/) as string,
+          action: 'still in force; members are not refused (re-sign it: shoal pki crl, then copy crl.pem to every member)',
+        },
+      },
+    ]);
+  });
+
   it('in a simulated cluster: member-4 joins; after revoke + a copied crl.pem its next join is refused as revoked', async () => {
     // member-2 was revoked above: the cluster here is 1, 3 and 4.
     const { trust } = loadCredentials(daemonConfig(1));
