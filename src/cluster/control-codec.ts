@@ -51,7 +51,7 @@
  *   KeyUpdate          target u32 | keyEpoch u32 | wrappedKey bytes16
  *   StateSync          app u8 | unit u16 | syncSeq u32 | payload (u32 length ≤ 60000 + bytes)
  *   StateAck           app u8 | unit u16 | syncSeq u32
- *   ForwardedPacket    unit u16 | side u8 | packet bytes16
+ *   ForwardedPacket    unit u16 | side u8 | packet bytes16 (at most MAX_FORWARDED_PACKET: larger ones are split first)
  *   ConfigVersionExit  target u32 | configVersion u32 (master's) | memberConfigVersion u32
  *
  * Decoding never throws (decodeFrame, peekHeader return Decoded<T>); decoded
@@ -59,6 +59,7 @@
  * throws RangeError for values that do not fit the layout (programming errors).
  */
 export { decodeFrame, encodeHeaderAndBody, encodeMacFrame, encodeSignedFrame, encodeSignedPart } from './control-codec/frame.js';
+export { MAX_FORWARDED_PACKET } from './control-codec/bodies-work.js';
 export { messageTypeName, peekHeader } from './control-codec/header.js';
 export {
   HEADER_LENGTH,

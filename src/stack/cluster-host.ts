@@ -7,7 +7,7 @@
  *                                   └─► IPv4 ─┬─ to a cluster address: reassemble ─► classifyInbound ─► unit
  *                                             └─ routed through: from outer classifyForward (address pair),
  *                                                from inner classifyToClient (destination only) ─► unit
- *   unit not mine ─► silence (forwarding mode: the master hands it to the owner)
+ *   unit not mine ─► silence (forwarding mode: the master hands it to the owner, split to fit a frame)
  *                 └► unit moving between live members ─► held (HandoverHold) for the new owner
  *   unit mine ─► local: ICMP echo, UDP services (echo on 7), else ICMP unreachable
  *             └► routed: TTL−1 (time exceeded at 1) ─► the other side (DF too big ─► frag-needed)
@@ -15,6 +15,7 @@
  * Non-owners never answer anything: every ICMP error comes from the owner of
  * the offending packet's unit.
  */
+import { MAX_FORWARDED_PACKET } from '../cluster/control-codec.js';
 import { classifyForward, classifyInbound, classifyToClient } from '../cluster/filter.js';
 import type { UnitId } from '../cluster/types.js';
 import type { Ipv4 } from '../lib/ipv4.js';
@@ -33,6 +34,7 @@ import {
 import { IP_PROTOCOL, decodeIpv4, decrementTtl, encodeIpv4, isFragment, type Ipv4Datagram, type Ipv4Header } from '../wire/ipv4.js';
 import { decodeUdp, encodeUdp } from '../wire/udp.js';
 import { memberMac, type DeliveryMode } from './delivery-mode.js';
+import { splitForForwarding } from './forward-split.js';
 import { HandoverHold } from './handover-hold.js';
 import { Reassembler } from './ipv4-fragments.js';
 import { LinkSide, inPrefix, type FrameEffect, type Prefix, type SideConfig, type SideName } from './link-side.js';
@@ -234,7 +236,7 @@ export class ClusterHost {
           if (side) out.push(...this.ipv4(now, side, h.packet, false));
         }
       } else if (this.cfg.mode === 'forwarding' && this.ownership.isMaster() && this.ownerOf(unit) !== 0) {
-        for (const h of this.hold.takeAll(unit)) out.push({ kind: 'forward', side: h.side, unit, packet: h.packet });
+        for (const h of this.hold.takeAll(unit)) out.push(...this.forward(h.side, unit, h.packet));
         this.count('forwarded-after-hold');
       } else {
         this.hold.discard(unit);
@@ -327,9 +329,17 @@ export class ClusterHost {
     if (!forwarding) this.hold.seen(unit, packet);
     if (forwarding && this.ownerOf(unit) !== 0) {
       this.count('forwarded');
-      return [{ kind: 'forward', side: side.name, unit, packet }];
+      return this.forward(side.name, unit, packet);
     }
     return this.dropped(forwarding ? 'unassigned' : 'not-mine');
+  }
+
+  /** Forwarding mode: the effects that hand `packet` to its unit's owner, split to fit a frame (forward-split.ts). */
+  private forward(side: SideName, unit: UnitId, packet: Uint8Array): HostEffect[] {
+    const split = splitForForwarding(packet, MAX_FORWARDED_PACKET, (dst) => this.isLocal(dst));
+    if (!split.ok) return this.dropped(split.drop);
+    if (split.pieces.length > 1) this.count('forward-split');
+    return split.pieces.map((p) => ({ kind: 'forward', side, unit, packet: p }));
   }
 
   /**

@@ -47,6 +47,7 @@ export interface Ipv4Spec {
   /** Fragment offset in 8-byte units. */
   fragmentOffset?: number;
   moreFragments?: boolean;
+  dontFragment?: boolean;
   /** Option bytes (padded to a multiple of 4 by the caller). */
   options?: Uint8Array;
 }
@@ -60,7 +61,7 @@ export function ipv4(spec: Ipv4Spec): Uint8Array {
   b[0] = 0x40 | (hl >>> 2);
   put16(b, 2, b.length);
   put16(b, 4, spec.id ?? 0);
-  put16(b, 6, (spec.moreFragments ? 0x2000 : 0) | ((spec.fragmentOffset ?? 0) & 0x1fff));
+  put16(b, 6, (spec.dontFragment ? 0x4000 : 0) | (spec.moreFragments ? 0x2000 : 0) | ((spec.fragmentOffset ?? 0) & 0x1fff));
   b[8] = spec.ttl ?? 64;
   b[9] = spec.protocol;
   put32(b, 12, spec.src);

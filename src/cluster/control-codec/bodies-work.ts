@@ -7,6 +7,7 @@ import { DecodeError } from '../../wire/decode-error.js';
 import {
   AckKind,
   ForwardSide,
+  MAC_LENGTH,
   MessageType,
   type ForwardedPacket,
   type KeyUpdate,
@@ -31,7 +32,7 @@ import {
   putUnitEpochs,
   type BodyCodec,
 } from './fields.js';
-import { MAX_STATE_PAYLOAD } from './layout.js';
+import { BODY_LENGTH_FIELD, HEADER_LENGTH, MAX_FRAME_LENGTH, MAX_STATE_PAYLOAD } from './layout.js';
 
 const ACK_KINDS: readonly AckKind[] = Object.values(AckKind);
 
@@ -130,6 +131,14 @@ export const stateAck: BodyCodec<StateAck> = {
 };
 
 const FORWARD_SIDES: readonly ForwardSide[] = [ForwardSide.Outer, ForwardSide.Inner];
+/** unit, side and the packet's length field. */
+const FORWARDED_PACKET_FIELDS = 2 + 1 + 2;
+/**
+ * The largest packet one ForwardedPacket frame carries (64,949 bytes): a
+ * reassembled datagram can be larger (up to 65,535), so the master splits
+ * such a packet before it asks for a frame (src/stack/forward-split.ts).
+ */
+export const MAX_FORWARDED_PACKET = MAX_FRAME_LENGTH - HEADER_LENGTH - BODY_LENGTH_FIELD - FORWARDED_PACKET_FIELDS - MAC_LENGTH;
 
 /** unit u16 | side u8 | packet bytes16 */
 export const forwardedPacket: BodyCodec<ForwardedPacket> = {

@@ -14,6 +14,7 @@
  */
 import type { Approval } from '../../apps/application.js';
 import type { RandomSource } from '../../lib/random.js';
+import { MAX_FORWARDED_PACKET } from '../control-codec.js';
 import { MessageType, type ControlMessage, type ForwardSide, type Frame } from '../messages.js';
 import type { MemberId, UnitId } from '../types.js';
 import type { Action, Exclusion, RoleName } from './actions.js';
@@ -208,9 +209,15 @@ export class MemberCore implements RoleSwitch {
    * Forwarding mode: as master, hand a packet of `unit` to its owner `to`
    * over the interconnect (MACed under the cluster key like all unit traffic).
    * Nothing when this member is not the master: only the master forwards.
+   * A packet longer than one frame carries is refused and counted, never
+   * thrown: the data plane splits such packets first (forward-split.ts).
    */
   forward(now: number, to: MemberId, unit: UnitId, side: ForwardSide, packet: Uint8Array): Action[] {
     if (this.ctx.role !== 'master' || to === this.self) return [];
+    if (packet.length > MAX_FORWARDED_PACKET) {
+      this.ctx.count('drop.forward-too-big');
+      return [];
+    }
     this.ctx.send(now, { type: MessageType.ForwardedPacket, unit, side, packet }, to);
     return this.drain();
   }
