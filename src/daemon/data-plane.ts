@@ -8,13 +8,16 @@
  *   timer at host.nextWakeAt ─► ARP retries, reassembly expiry
  *
  * A batch is bounded per turn so control traffic on the same event loop is
- * never starved by a flood on the data side.
+ * never starved by a flood on the data side. Nothing that comes in (a frame,
+ * a forwarded packet, a timer) can throw out of here: an exception is a
+ * counted, logged drop of that one input, and the loop goes on.
  */
 import type { Action } from '../cluster/membership/actions.js';
 import type { MemberCore } from '../cluster/membership/core.js';
 import { ForwardSide, UnitState } from '../cluster/messages.js';
 import type { MemberId, UnitId } from '../cluster/types.js';
 import type { Clock } from '../lib/clock.js';
+import { EntryGuard } from '../lib/guard.js';
 import type { Logger } from '../mgmt/log.js';
 import { FrameBatch, type TapDevice } from '../ports/tap.js';
 import type { Timers } from '../ports/timers.js';
@@ -52,6 +55,8 @@ export class DataPlane {
   forwarder: Forwarder | null = null;
   private flushPending = false;
   private stopped = false;
+  /** Exceptions caught at an entry point: counted by where, logged at most once a second (a packet that throws may come in a flood). */
+  private readonly guard: EntryGuard;
   /**
    * Replication: a member serves nothing until it holds every peer's records
    * (its bulk sync); until then packets of its units are held, not answered.
@@ -70,6 +75,7 @@ export class DataPlane {
     private readonly log: Logger,
   ) {
     if ((taps.inner === undefined) !== (config.inner === undefined)) throw new Error('data plane: an inner TAP needs an inner configuration and vice versa');
+    this.guard = new EntryGuard('data-plane', log, clock);
     this.ports = new Map([['outer', { tap: taps.outer, tx: new FrameBatch(FRAMES_PER_TURN, BATCH_BYTES), traffic: noTraffic() }]]);
     if (taps.inner) this.ports.set('inner', { tap: taps.inner, tx: new FrameBatch(FRAMES_PER_TURN, BATCH_BYTES), traffic: noTraffic() });
     const forwarding = config.mode === 'forwarding';
@@ -86,12 +92,16 @@ export class DataPlane {
   }
 
   start(): void {
-    for (const [side, port] of this.ports) port.tap.onReadable(() => this.drain(side, port));
-    this.emit(this.host.tick(this.clock.now())); // ask for the gateways now, and keep them fresh from here on
+    for (const [side, port] of this.ports) port.tap.onReadable(() => this.guarded('drain', () => this.drain(side, port)));
+    this.guarded('tick', () => this.emit(this.host.tick(this.clock.now()))); // ask for the gateways now, and keep them fresh from here on
   }
 
   /** Follow the membership core: announce the cluster addresses when this member becomes (or stays) master. */
   onAction(a: Action): void {
+    this.guarded(a.kind, () => this.follow(a));
+  }
+
+  private follow(a: Action): void {
     if (a.kind === 'announce-cluster-address') {
       this.log.log('info', 'gratuitous-arp', { devices: [...this.ports.values()].map((p) => p.tap.name) });
       this.emit(this.host.announce(this.clock.now()));
@@ -130,18 +140,28 @@ export class DataPlane {
     const now = this.clock.now();
     const out: HostEffect[] = [];
     for (let i = 0; i < n; i++) {
-      const effects = this.host.input(now, side, this.rx.frame(i));
-      for (const e of effects) out.push(e);
+      // One frame that throws costs that frame, not the rest of the batch.
+      try {
+        const effects = this.host.input(now, side, this.rx.frame(i));
+        for (const e of effects) out.push(e);
+      } catch (e) {
+        this.guard.caught('input', e);
+      }
     }
     this.emit(out);
+  }
+
+  /** Runs an entry point's work; an exception is counted and logged, never thrown to the event loop. */
+  private guarded(where: string, fn: () => void): void {
+    this.guard.run(where, fn);
   }
 
   private emit(effects: HostEffect[], deferFlush = false): void {
     for (const e of effects) {
       if (e.kind === 'forward') {
         const to = this.host.ownerOf(e.unit);
-        if (to !== 0 && this.forwarder) this.forwarder(to, e.unit, e.side, e.packet);
-        else this.host.count('drop.no-forwarder');
+        if (to === 0 || !this.forwarder) this.host.count('drop.no-forwarder');
+        else this.guarded('forward', () => this.forwarder?.(to, e.unit, e.side, e.packet));
         continue;
       }
       const port = this.ports.get(e.side);
@@ -156,7 +176,7 @@ export class DataPlane {
       this.flushPending = true;
       this.defer(() => {
         this.flushPending = false;
-        if (!this.stopped) this.flushAll();
+        if (!this.stopped) this.guarded('flush', () => this.flushAll());
       });
     }
     this.schedule();
@@ -184,7 +204,7 @@ export class DataPlane {
     this.cancelTimer = this.timers.after(at - this.clock.now(), () => {
       this.timerAt = Infinity;
       this.cancelTimer = null;
-      this.emit(this.host.tick(this.clock.now()));
+      this.guarded('tick', () => this.emit(this.host.tick(this.clock.now())));
     });
   }
 
@@ -203,6 +223,6 @@ export class DataPlane {
   }
 
   counters(): Record<string, number> {
-    return { ...Object.fromEntries(this.host.counters), 'tx.dropped': this.txDropped };
+    return { ...Object.fromEntries(this.host.counters), ...this.guard.counters(), 'tx.dropped': this.txDropped };
   }
 }
