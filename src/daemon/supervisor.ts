@@ -118,7 +118,14 @@ export class Supervisor {
     this.daemon = first;
     this.target = first.config;
     this.failed = new Promise((resolve) => (this.fail = resolve));
-    this.poll = setInterval(() => this.watch(), pollMs);
+    // Timer and promise entry points: what they throw is logged, never left to end the process.
+    this.poll = setInterval(() => {
+      try {
+        this.watch();
+      } catch (e) {
+        this.daemon.logger.log('error', 'supervisor.exception', { where: 'watch', error: message(e) });
+      }
+    }, pollMs);
     this.poll.unref();
   }
 
@@ -174,14 +181,18 @@ export class Supervisor {
   private restartWith(next: DaemonConfig, why: string): void {
     this.target = next;
     // After the current turn: a reload's answer goes out before its admin socket closes.
-    this.queue = this.queue.then(() => new Promise((r) => setImmediate(r))).then(() => this.restart(next, why));
+    this.queue = this.queue
+      .then(() => new Promise((r) => setImmediate(r)))
+      .then(() => this.restart(next, why))
+      .catch((e: unknown) => this.daemon.logger.log('error', 'supervisor.exception', { where: 'restart', error: message(e) })); // the queue stays usable
   }
 
   private async restart(next: DaemonConfig, why: string): Promise<void> {
     if (this.stopped || next !== this.target) return; // a later change supersedes this one
     const old = this.daemon;
     old.logger.log('info', 'restarting', { why, source: this.source.where, configVersion: next.configVersion, was: old.config.configVersion });
-    await old.stop();
+    // A member that fails to stop cleanly is still replaced: what it holds (its socket, its TAPs) the start reports.
+    await old.stop().catch((e: unknown) => old.logger.log('error', 'stop-failed', { configVersion: old.config.configVersion, error: message(e) }));
     try {
       this.daemon = await this.start(next);
       this.restarts++;

@@ -126,6 +126,34 @@ describe('Supervisor', () => {
     expect(m.stopped).toBe(2);
   });
 
+  it('a member whose stop throws is still replaced, logged, and nothing escapes as an unhandled rejection', async () => {
+    const m = new Members();
+    const lines: string[] = [];
+    const rejections: unknown[] = [];
+    const onRejection = (e: unknown): void => void rejections.push(e);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const start = async (config: DaemonConfig, hooks: DaemonHooks): Promise<Daemon> => {
+        const d = await m.start(config, hooks);
+        return { ...d, logger: { log: (_l, event) => void lines.push(event) }, stop: () => Promise.reject(new Error('runner: close failed')) };
+      };
+      const sup = await Supervisor.run(fileConfigSource(path), { start, pollMs: 20 });
+      write(2);
+      expect(m.hooks.reload?.()).toEqual({ changed: true, configVersion: 2 });
+      await until(() => m.started.length === 2);
+      expect(m.started.map((c) => c.configVersion)).toEqual([1, 2]);
+      write(3);
+      expect(m.hooks.reload?.()).toEqual({ changed: true, configVersion: 3 }); // the restart queue still works
+      await until(() => m.started.length === 3);
+      await tick(20);
+      expect(lines.filter((l) => l === 'stop-failed')).toHaveLength(2);
+      expect(rejections).toEqual([]);
+      await sup.stop().catch(() => undefined);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+  });
+
   it('starts the old configuration again when the new one fails to start', async () => {
     const m = new Members();
     const start = (config: DaemonConfig, hooks: DaemonHooks): Promise<Daemon> =>
