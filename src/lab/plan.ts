@@ -17,7 +17,8 @@ import { formatIpv4, parseIpv4 } from '../lib/ipv4.js';
 export const DEFAULT_LAB_NAME = 'shoal';
 
 export const LAB_LIMITS = {
-  members: { min: 1, max: 8, default: 3 },
+  /** Members take 198.18.3.11..26 on the interconnect /24 (memberAddress); every control message stays far below a frame at this size. */
+  members: { min: 1, max: 16, default: 3 },
   /** Extra client addresses from 198.18.16.10 up to at most 198.18.31.254 (the /20's last host). */
   clientAddresses: { min: 0, max: 4000, default: 0 },
   nameMaxLength: 20,
@@ -72,7 +73,7 @@ export interface LabOptions {
 export type NodeRole = 'switch' | 'member' | 'router' | 'client' | 'app';
 
 export interface LabNode {
-  /** Short name used by `shoal lab exec`: sw, m1..m8, rt, cl, ap. */
+  /** Short name used by `shoal lab exec`: sw, m1..m16, rt, cl, ap. */
   node: string;
   role: NodeRole;
   namespace: string;

@@ -6,14 +6,14 @@
 import { ShoalError } from '../lib/errors.js';
 
 export const DEMO_LIMITS = {
-  members: { min: 1, max: 8, default: 3 },
+  members: { min: 1, max: 64, default: 3 },
   seconds: { min: 1, max: 3600, default: 12 },
   lossPercent: { min: 0, max: 100, default: 0 },
   seed: { min: 0, max: 0xffff_ffff, default: 1 },
 } as const;
 
 export interface DemoOptions {
-  /** Members at the start, 1..8 (198.18.0.1..N); one more joins later. Default 3. */
+  /** Members at the start, 1..64 (198.18.0.1..N); one more joins later. Default 3. */
   members?: number;
   /** Simulator seed (unsigned 32-bit). Default 1. */
   seed?: number;

@@ -107,9 +107,10 @@ describe('planLab', () => {
   });
 
   it('gives member i the id 198.18.3.(10+i) on ic0, and no kernel address to the taps, bridges or LAN legs', () => {
-    const plan = planLab(options({ members: 8 }));
+    const plan = planLab(options({ members: LAB_LIMITS.members.max }));
     const members = plan.nodes.filter((n) => n.role === 'member');
-    expect(members.map((m) => m.memberId)).toEqual([11, 12, 13, 14, 15, 16, 17, 18].map((x) => `198.18.3.${x}`));
+    expect(LAB_LIMITS.members.max).toBe(16);
+    expect(members.map((m) => m.memberId)).toEqual(Array.from({ length: 16 }, (_, k) => `198.18.3.${11 + k}`));
     members.forEach((m, k) => {
       expect(memberAddress(k + 1)).toBe(`198.18.3.${11 + k}`);
       expect(m.addresses).toEqual([`198.18.3.${11 + k}/24`]);
@@ -164,7 +165,7 @@ describe('planLab', () => {
       { name: 'a/b' },
       { name: 'x'.repeat(21) },
       { members: 0 },
-      { members: 9 },
+      { members: 17 },
       { members: 1.5 },
       { clientAddresses: -1 },
       { clientAddresses: 4001 },

@@ -82,7 +82,7 @@ describe('runDemo', () => {
 
   it('refuses out-of-range options with a ShoalError', async () => {
     await expect(runDemo({ members: 0 })).rejects.toThrow(ShoalError);
-    await expect(runDemo({ members: 9 })).rejects.toThrow(/members must be a whole number from 1 to 8/);
+    await expect(runDemo({ members: 65 })).rejects.toThrow(/members must be a whole number from 1 to 64/);
     await expect(runDemo({ lossPercent: -1 })).rejects.toThrow(ShoalError);
     await expect(runDemo({ seconds: Number.NaN })).rejects.toThrow(ShoalError);
   });
@@ -121,8 +121,8 @@ describe('shoal CLI (built with tsc)', () => {
 
   it('bad option values and unknown commands are usage errors: exit 2, one line on stderr, no stack', async () => {
     const cases: [string[], RegExp][] = [
-      [['sim', '--members', '0'], /--members.*'0'.*1 to 8/],
-      [['sim', '--members', '9'], /--members/],
+      [['sim', '--members', '0'], /--members.*'0'.*1 to 64/],
+      [['sim', '--members', '65'], /--members/],
       [['sim', '--seed', 'x'], /--seed/],
       [['sim', '--loss', '101'], /--loss/],
       [['lab', '--members', '0'], /--members/],

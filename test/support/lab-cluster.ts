@@ -23,7 +23,7 @@ import { wallNow, type EchoStreamOptions } from '../../src/lab/echo-stream.js';
 import { EchoStreamProcess } from '../../src/lab/echo-stream-process.js';
 import { NamespaceLab } from '../../src/lab/lab.js';
 import type { LabMode, MemberObservation } from '../../src/lab/members.js';
-import { CLUSTER, LAB_ADDRESSES, labPrefix, memberAddress } from '../../src/lab/plan.js';
+import { CLUSTER, LAB_ADDRESSES, LAB_LIMITS, labPrefix, memberAddress } from '../../src/lab/plan.js';
 import { NodeCommandRunner } from '../../src/ports/command-node.js';
 import { Capture } from './capture.js';
 
@@ -200,7 +200,7 @@ export class LabCluster {
 
 /** The member number of a member address (198.18.3.(10+i)). */
 export function memberNumber(address: string): number {
-  for (let i = 1; i <= 8; i++) if (memberAddress(i) === address) return i;
+  for (let i = 1; i <= LAB_LIMITS.members.max; i++) if (memberAddress(i) === address) return i;
   throw new Error(`${address} is not a lab member address`);
 }
 

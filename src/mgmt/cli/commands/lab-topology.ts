@@ -69,7 +69,7 @@ export function execCommand(): Command {
     .description("run a command in a node's namespace (sw, m1.., rt, cl, ap); exits with its exit code")
     .usage('[--name <lab>] <node> -- <command...>')
     .addOption(nameOption())
-    .argument('<node>', 'sw, m1..m8, rt, cl or ap')
+    .argument('<node>', 'sw, m1..m16, rt, cl or ap')
     .argument('<command...>', 'the program and its arguments')
     .passThroughOptions()
     .action(async (node: string, command: string[], flags: NameFlags) => {
