@@ -275,7 +275,7 @@ describe("the master's unit assigner", () => {
     drain(ctx);
     const third: MemberId = 0xc6120004;
     live.splice(1, 1, third); // OTHER is gone, a new member came
-    units.memberRemoved(1, OTHER);
+    units.membersRemoved(1, [OTHER]);
     units.releaseOwn(GRACE);
     const [assign] = workAssigns(drain(ctx));
     if (!assign) throw new Error('no WORK_ASSIGN');

@@ -2,14 +2,17 @@
  * Refuses control messages an attacker recorded and sends again. Every header
  * carries (incarnation = sender's boot wall-ms, seq = per-incarnation counter).
  * Per sender we keep the newest incarnation and an IPsec-style sliding window
- * of the last 64 sequence numbers, so messages reordered by the network are
- * still accepted once each.
+ * of the last REPLAY_WINDOW sequence numbers, so messages reordered by the
+ * network are still accepted once each. The window is wide because one
+ * master's burst is: when members fail it sends a work order and a key update
+ * per survivor in one instant, over a hundred sequence numbers at 64 members,
+ * and a member that sees the burst's last message first must still take the rest.
  *
  * Check before authenticating, record only after: recording an unauthenticated
  * message would let a forger advance the window and shut the real sender out.
  */
 
-export const REPLAY_WINDOW = 64;
+export const REPLAY_WINDOW = 1024;
 const WINDOW_BITS = BigInt(REPLAY_WINDOW);
 const WINDOW_MASK = (1n << WINDOW_BITS) - 1n;
 

@@ -48,6 +48,12 @@ export class UnitAssigner {
     private readonly ctx: MembershipContext,
     /** Members that may receive units now. */
     private readonly assignable: () => MemberId[],
+    /**
+     * Those of them that new units go to first: members whose keepalives are
+     * on time. When several members die at once, a unit handed to one that is
+     * dead but not yet detected would wait for its watchdog a second time.
+     */
+    private readonly onTime: (now: number) => MemberId[] = () => this.assignable(),
   ) {}
 
   get self(): MemberId {
@@ -94,7 +100,8 @@ export class UnitAssigner {
   assignUnassigned(now: number, markers: HandoffMarkers = NO_MARKERS): void {
     const units = this.ctx.view.unassigned().filter((u) => !this.pending.has(u));
     if (units.length === 0) return;
-    const candidates = this.assignable();
+    const preferred = this.onTime(now);
+    const candidates = preferred.length > 0 ? preferred : this.assignable();
     if (candidates.length === 0) return;
     const loads = this.ctx.view.loads(candidates);
     const byTarget = new Map<MemberId, UnitId[]>();
@@ -183,8 +190,17 @@ export class UnitAssigner {
     return t;
   }
 
-  /** A member left: everything it owned or was about to own goes to the others. */
-  memberRemoved(now: number, id: MemberId): void {
+  /**
+   * Members left: everything they owned or were about to own goes to the
+   * others, in one placement (members that die together are removed together,
+   * so no unit is placed on one of them on the way).
+   */
+  membersRemoved(now: number, ids: readonly MemberId[]): void {
+    for (const id of ids) this.release(id);
+    this.assignUnassigned(now);
+  }
+
+  private release(id: MemberId): void {
     for (const [unit, p] of [...this.pending]) {
       if (p.to === id && p.phase === 'assign') {
         this.pending.delete(unit);
@@ -196,7 +212,6 @@ export class UnitAssigner {
       }
     }
     for (const u of this.ctx.view.unitsOf(id)) if (!this.pending.has(u)) this.ctx.view.clear(u);
-    this.assignUnassigned(now);
   }
 
   /** Units a (re)joining member may keep: those nobody else holds. Returns them with their epochs. */

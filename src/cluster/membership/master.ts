@@ -73,7 +73,11 @@ export class MasterRole implements Role {
     private readonly ctx: MembershipContext,
     private readonly roles: RoleSwitch,
   ) {
-    this.units = new UnitAssigner(ctx, () => this.assignable());
+    this.units = new UnitAssigner(
+      ctx,
+      () => this.assignable(),
+      (now) => this.onTime(now),
+    );
     // Units the joiner did not report are free again: place them once the OK has gone out,
     // so the joiner holds the cluster key when their WORK_ASSIGN arrives.
     this.joins = new JoinDesk(
@@ -93,6 +97,16 @@ export class MasterRole implements Role {
 
   private assignable(): MemberId[] {
     return [...this.records.values()].filter((r) => !r.awaiting).map((r) => r.id);
+  }
+
+  /**
+   * Live members whose last keepalive is at most one and a half keepalive
+   * intervals old (the master itself always): one that missed a keepalive may
+   * be dead, and the watchdog has not said so yet.
+   */
+  private onTime(now: number): MemberId[] {
+    const late = (1.5 * this.timing.watchdogMs) / this.ctx.n;
+    return [...this.records.values()].filter((r) => !r.awaiting && (r.id === this.self || now - r.lastHeard <= late)).map((r) => r.id);
   }
 
   enter(now: number): void {
@@ -274,23 +288,33 @@ export class MasterRole implements Role {
 
   /** `releaseAt`: when its units are reassigned (now, for a member that stopped answering). */
   private remove(now: number, id: MemberId, why: string, releaseAt = now): void {
-    this.records.delete(id);
-    this.joins.forget(id);
-    this.ctx.count('master.member-removed');
-    this.ctx.log('warn', 'member-removed', { member: id, why });
+    this.removeAll(now, [{ id, why }], releaseAt);
+  }
+
+  /**
+   * Members that go in the same instant (several watchdogs expire in one
+   * tick) go in one step: their units are placed once, among the survivors
+   * only, and one new key reaches the survivors, not one per member removed.
+   */
+  private removeAll(now: number, gone: readonly { id: MemberId; why: string }[], releaseAt = now): void {
+    if (gone.length === 0) return;
+    for (const { id, why } of gone) {
+      this.records.delete(id);
+      this.joins.forget(id);
+      this.ctx.count('master.member-removed');
+      this.ctx.log('warn', 'member-removed', { member: id, why });
+      if (releaseAt > now) this.leaving.set(id, releaseAt);
+    }
     this.ctx.setMembers([...this.records.keys()]);
-    // The new key first: every order that follows goes out under it, never under one the removed member holds.
+    // The new key first: every order that follows goes out under it, never under one the removed members hold.
     this.rotateKey(now);
-    if (releaseAt > now) this.leaving.set(id, releaseAt);
-    else this.units.memberRemoved(now, id);
+    if (releaseAt <= now) this.units.membersRemoved(now, gone.map((g) => g.id));
   }
 
   private releaseLeavers(now: number): void {
-    for (const [id, at] of [...this.leaving]) {
-      if (at > now) continue;
-      this.leaving.delete(id);
-      this.units.memberRemoved(now, id);
-    }
+    const due = [...this.leaving].filter(([, at]) => at <= now).map(([id]) => id);
+    for (const id of due) this.leaving.delete(id);
+    if (due.length > 0) this.units.membersRemoved(now, due);
   }
 
   /**
@@ -341,12 +365,10 @@ export class MasterRole implements Role {
 
   tick(now: number): void {
     const timeout = watchdogTimeout(this.timing.watchdogMs, this.ctx.n);
-    for (const r of [...this.records.values()]) {
-      if (r.id === this.self) continue;
-      if (r.awaiting ? now >= this.graceUntil : now > r.lastHeard + timeout) {
-        this.remove(now, r.id, r.awaiting ? 'did not rejoin the new master' : 'watchdog expired');
-      }
-    }
+    const expired = [...this.records.values()]
+      .filter((r) => r.id !== this.self && (r.awaiting ? now >= this.graceUntil : now > r.lastHeard + timeout))
+      .map((r) => ({ id: r.id, why: r.awaiting ? 'did not rejoin the new master' : 'watchdog expired' }));
+    this.removeAll(now, expired);
     this.joins.tick(now);
     this.resendKeys(now);
     this.releaseLeavers(now);

@@ -24,7 +24,7 @@ describe('ReplayGuard', () => {
     expect(accept(g, 1, 1, 10)).toBe(true);
     expect(accept(g, 1, 1, 5)).toBe(true);
     expect(accept(g, 1, 1, 10 + REPLAY_WINDOW - 1)).toBe(true);
-    expect(accept(g, 1, 1, 9)).toBe(false); // now 64 behind the top
+    expect(accept(g, 1, 1, 9)).toBe(false); // now REPLAY_WINDOW behind the top
     expect(accept(g, 1, 1, 11)).toBe(true);
     expect(g.check(1, 1, 10)).toBe('replayed');
   });
