@@ -58,11 +58,6 @@ function victims(sim: Simulation, rng: SeededRandom, count: number, withMaster: 
   return picked;
 }
 
-/** What the live members dropped for `reason`, added up. */
-function dropped(sim: Simulation, reason: string): number {
-  return sim.live().reduce((sum, n) => sum + (n.core.status().counters[`drop.${reason}`] ?? 0), 0);
-}
-
 function everyUnitOnce(sim: Simulation): boolean {
   for (let u = 0; u < UNIT_COUNT; u++) if (sim.tracker.serversOf(u).length !== 1) return false;
   return true;
@@ -85,7 +80,6 @@ describe(`a cluster of ${MEMBERS} members (simulated)`, () => {
 
       const withMaster = seed % 2 === 1;
       const dead = victims(sim, new SeededRandom(seed), KILLED, withMaster);
-      const replayedBefore = dropped(sim, 'replayed');
       const killedAt = sim.now;
       for (const id of dead) sim.kill(id);
       const restored = sim.runUntilTrue(() => everyUnitOnce(sim), RESTORE_BOUND_MS);
@@ -97,10 +91,6 @@ describe(`a cluster of ${MEMBERS} members (simulated)`, () => {
       expect(sim.live()).toHaveLength(MEMBERS - KILLED);
       for (let u = 0; u < UNIT_COUNT; u++) expect(dead).not.toContain(sim.tracker.serversOf(u)[0]);
       expect(spread(loads(sim))).toBeLessThanOrEqual(1);
-      // The network neither duplicates nor replays, so with the master alive (no election: no signed
-      // messages, which must be newer than the last one seen) a drop as replayed is a burst of the
-      // master's (a work order and a key update per member) reordered beyond the replay window.
-      if (!withMaster) expect(dropped(sim, 'replayed') - replayedBefore, `seed ${seed}`).toBe(0);
       lines.push(`seed ${seed}: formed in ${formedMs.toFixed(0)} ms; ${withMaster ? 'master + ' : ''}${withMaster ? KILLED - 1 : KILLED} members killed, every unit once again after ${restoreMs.toFixed(0)} ms`);
     }
     const frames = [...largest].sort((a, b) => b[1] - a[1]);

@@ -29,6 +29,15 @@ describe('ReplayGuard', () => {
     expect(g.check(1, 1, 10)).toBe('replayed');
   });
 
+  it("takes a 64-member master's burst in any order: a work order and a key update per member, then a keepalive", () => {
+    // What one master sends in one instant when members fail in a cluster of 64: ~2 × 63 + 1 sequence numbers.
+    const burst = Array.from({ length: 2 * 63 + 1 }, (_, k) => 1000 + k);
+    const g = new ReplayGuard();
+    const refused = [...burst].reverse().filter((seq) => !accept(g, 1, 1, seq));
+    expect(refused).toEqual([]);
+    expect(burst.filter((seq) => accept(g, 1, 1, seq))).toEqual([]); // and each once only
+  });
+
   it('a newer incarnation resets the window; an older one is stale', () => {
     const g = new ReplayGuard();
     accept(g, 1, 1000, 500);
