@@ -77,6 +77,7 @@ export function ipsecConfigFrom(config: DaemonConfig): IpsecConfig {
     halfOpenTimeoutMs: 30_000,
     idleTimeoutMs: 300_000,
     ...(f.espKeysFile ? { espKeysFile: f.espKeysFile } : {}),
+    limits: f.limits,
   };
 }
 

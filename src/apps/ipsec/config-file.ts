@@ -17,13 +17,16 @@
  *     "protectedNetworks": ["198.18.2.0/24"],        default: the inner side's LAN and routes
  *     "cookieThreshold": 64, "fragmentSize": 1280,
  *     "ikeLifetimeS": 21600, "childLifetimeS": 10800, "childLifetimeBytes": 0 (none),
+ *     "limits": { "halfOpen": 4096, "halfOpenPerSource": 16, "childSas": 16, "virtualAddressesPerIdentity": 8 },
  *     "espKeysFile": "esp_sa"            debug: keys for tshark (never in production)
  *   }
  */
 import { ShoalError } from '../../lib/errors.js';
 import { parseIpv4 } from '../../lib/ipv4.js';
 import { parseIkeSuite, type IkeSuite } from './crypto/transforms.js';
-import { IPSEC_DEFAULTS, type Prefix4 } from './config.js';
+import { IPSEC_DEFAULTS, IPSEC_LIMITS, type IpsecLimits, type Prefix4 } from './config.js';
+import { MAX_NARROWED_SELECTORS } from './ike/negotiation/traffic-selectors.js';
+import { MAX_RECORD_CHILDREN } from './replication/sa-record.js';
 import { parseEspSuite, type EspSuite } from './ike/negotiation/esp-proposal.js';
 import { identityPayload } from './ike/peer-auth/identity.js';
 
@@ -47,6 +50,7 @@ export interface IpsecFileConfig {
   childLifetimeS: number;
   childLifetimeBytes: number | undefined;
   espKeysFile: string | undefined;
+  limits: IpsecLimits;
 }
 
 /** The proposals the issue's interoperability matrix needs, strongest first. */
@@ -118,6 +122,7 @@ export function parseIpsecSection(raw: unknown, resolvePath: (p: string) => stri
   const known = new Set([
     'certificate', 'key', 'identity', 'clientCa', 'crl', 'revokedSerials', 'allowedIdentities', 'psk', 'ikeProposals', 'espProposals',
     'pool', 'dns', 'protectedNetworks', 'cookieThreshold', 'fragmentSize', 'ikeLifetimeS', 'childLifetimeS', 'childLifetimeBytes', 'espKeysFile',
+    'limits',
   ]);
   for (const k of Object.keys(o)) if (!known.has(k)) bad(k, `unknown setting (known: ${[...known].join(', ')})`);
   const identity = optStr(o, 'identity');
@@ -162,6 +167,9 @@ export function parseIpsecSection(raw: unknown, resolvePath: (p: string) => stri
       bad(`dns[${i}]`, `'${d}' is not an IPv4 address`);
     }
   });
+  const protectedNetworks = o.protectedNetworks === undefined ? undefined : list(o, 'protectedNetworks').map((p, i) => parsePrefix4(p, `protectedNetworks[${i}]`));
+  // Each network is one TSr selector; narrowing refuses more than the cap (TS_UNACCEPTABLE).
+  if (protectedNetworks && protectedNetworks.length > MAX_NARROWED_SELECTORS) bad('protectedNetworks', `at most ${MAX_NARROWED_SELECTORS} networks`);
   return {
     certificatePath: resolvePath(str(o, 'certificate')),
     keyPath: resolvePath(str(o, 'key')),
@@ -175,12 +183,33 @@ export function parseIpsecSection(raw: unknown, resolvePath: (p: string) => stri
     espProposals,
     pool,
     dns,
-    protectedNetworks: o.protectedNetworks === undefined ? undefined : list(o, 'protectedNetworks').map((p, i) => parsePrefix4(p, `protectedNetworks[${i}]`)),
+    protectedNetworks,
     cookieThreshold: int(o, 'cookieThreshold', 0, 1_000_000, IPSEC_DEFAULTS.cookieThreshold),
     fragmentSize: int(o, 'fragmentSize', 576, 9000, IPSEC_DEFAULTS.fragmentSize),
     ikeLifetimeS: int(o, 'ikeLifetimeS', 60, 7 * 86400, IPSEC_DEFAULTS.ikeLifetimeS),
     childLifetimeS: int(o, 'childLifetimeS', 60, 7 * 86400, IPSEC_DEFAULTS.childLifetimeS),
     childLifetimeBytes: o.childLifetimeBytes === undefined || o.childLifetimeBytes === 0 ? undefined : int(o, 'childLifetimeBytes', 1_000_000, Number.MAX_SAFE_INTEGER, 0),
     espKeysFile: o.espKeysFile === undefined ? undefined : resolvePath(str(o, 'espKeysFile')),
+    limits: parseLimits(o.limits),
+  };
+}
+
+function parseLimits(raw: unknown): IpsecLimits {
+  if (raw === undefined) return { ...IPSEC_LIMITS };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('limits', 'must be an object');
+  const o = raw as Obj;
+  const known = Object.keys(IPSEC_LIMITS);
+  for (const k of Object.keys(o)) if (!known.includes(k)) bad(`limits.${k}`, `unknown setting (known: ${known.join(', ')})`);
+  const n = (key: keyof IpsecLimits, max: number): number => {
+    const v = o[key] ?? IPSEC_LIMITS[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) bad(`limits.${key}`, `must be a whole number from 1 to ${max}`);
+    return v;
+  };
+  return {
+    halfOpen: n('halfOpen', 1_000_000),
+    halfOpenPerSource: n('halfOpenPerSource', 1_000_000),
+    // A rekey may hold one child more; the record counts children in a byte.
+    childSas: n('childSas', MAX_RECORD_CHILDREN - 1),
+    virtualAddressesPerIdentity: n('virtualAddressesPerIdentity', 65_536),
   };
 }

@@ -57,6 +57,20 @@ export interface IpsecConfig {
   idleTimeoutMs: number;
   /** Debug: write keys in tshark's esp_sa format here (never in production). */
   espKeysFile?: string;
+  /** Caps (IPSEC_LIMITS when absent); past each, a refusal with its RFC 7296 notify and a counter. */
+  limits?: Partial<IpsecLimits>;
+}
+
+/** What one member holds at most; every cap is per member (each member counts what it serves). */
+export interface IpsecLimits {
+  /** Half-open IKE SAs in all (TEMPORARY_FAILURE past it; cookies start well below, at cookieThreshold). */
+  halfOpen: number;
+  /** Half-open IKE SAs from one source address (TEMPORARY_FAILURE past it). */
+  halfOpenPerSource: number;
+  /** CHILD SAs of one IKE SA (NO_ADDITIONAL_SAS past it; a rekey may hold one more until the old one is deleted). */
+  childSas: number;
+  /** Virtual addresses (IKE SAs holding one) per client identity (INTERNAL_ADDRESS_FAILURE past it). */
+  virtualAddressesPerIdentity: number;
 }
 
 export const IPSEC_DEFAULTS = {
@@ -68,3 +82,19 @@ export const IPSEC_DEFAULTS = {
   halfOpenTimeoutMs: 30_000,
   idleTimeoutMs: 300_000,
 } as const;
+
+/**
+ * strongSwan keeps 5 half-open SAs per address (block_threshold) and no total;
+ * we allow more per address (many clients behind one NAT start together).
+ */
+export const IPSEC_LIMITS: IpsecLimits = {
+  halfOpen: 4096,
+  halfOpenPerSource: 16,
+  childSas: 16,
+  virtualAddressesPerIdentity: 8,
+};
+
+/** The caps in force: the configured ones over the defaults. */
+export function limitsOf(config: Pick<IpsecConfig, 'limits'>): IpsecLimits {
+  return { ...IPSEC_LIMITS, ...config.limits };
+}

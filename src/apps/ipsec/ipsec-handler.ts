@@ -20,7 +20,7 @@ import { decodeUdpEncap, encodeNonEsp, NAT_T_PORT } from '../../wire/udp-encap.j
 import type { IkeEventFields, ResponderDeps, ResponderOutput } from './ike/context.js';
 import { spiKey, type ChildSa, type IkeSa } from './ike/ike-sa.js';
 import { IkeResponder } from './ike/responder.js';
-import { decodeSaSnapshot, encodeSaSnapshot } from './replication/sa-record.js';
+import { decodeSaSnapshot, encodeSaSnapshot, SaRecordLimitError } from './replication/sa-record.js';
 import { restoreSa, snapshotOf } from './replication/sa-snapshot.js';
 import { formatIpv4 } from '../../lib/ipv4.js';
 import { selectorContains } from './ike/negotiation/traffic-selectors.js';
@@ -301,7 +301,8 @@ export class IpsecHandler implements TunnelHandler {
     for (const sa of r.gone) this.replicate(now, sa.unit, sa.spiKey, null);
     r.gone = [];
     for (const sa of r.dirty) {
-      const version = this.replicate(now, sa.unit, sa.spiKey, encodeSaSnapshot(snapshotOf(sa, now)));
+      // A record that cannot be written goes out as a tombstone: no member keeps an older version as current.
+      const version = this.replicate(now, sa.unit, sa.spiKey, this.record(sa, now));
       for (const c of sa.children) {
         c.publishedIn = c.inbound.window.highest;
         if (typeof version === 'number') c.lease.published(version);
@@ -315,9 +316,22 @@ export class IpsecHandler implements TunnelHandler {
   exportUnit(now: number, unit: UnitId): { key: string; body: Uint8Array }[] {
     const out: { key: string; body: Uint8Array }[] = [];
     for (const sa of this.responder.state.sas.values()) {
-      if (sa.unit === unit && sa.state !== 'rekeyed') out.push({ key: sa.spiKey, body: encodeSaSnapshot(snapshotOf(sa, now)) });
+      if (sa.unit !== unit || sa.state === 'rekeyed') continue;
+      const body = this.record(sa, now);
+      if (body !== null) out.push({ key: sa.spiKey, body });
     }
     return out;
+  }
+
+  /** The SA's replication record; null (counted) if it exceeds what a record can count (the caps prevent it). */
+  private record(sa: IkeSa, now: number): Uint8Array | null {
+    try {
+      return encodeSaSnapshot(snapshotOf(sa, now));
+    } catch (e) {
+      if (!(e instanceof SaRecordLimitError)) throw e;
+      this.count('replication.record-refused');
+      return null;
+    }
   }
 
   /** Takeover: the unit's SAs rebuilt from their records; their clients' next packets are served here. */
@@ -366,7 +380,7 @@ export class IpsecHandler implements TunnelHandler {
   release(units: readonly UnitId[], now?: number): number {
     const forgotten = this.responder.forgetUnits(new Set(units));
     for (const sa of forgotten) {
-      if (this.replicate !== null && now !== undefined && sa.state !== 'rekeyed') this.replicate(now, sa.unit, sa.spiKey, encodeSaSnapshot(snapshotOf(sa, now)));
+      if (this.replicate !== null && now !== undefined && sa.state !== 'rekeyed') this.replicate(now, sa.unit, sa.spiKey, this.record(sa, now));
       for (const child of sa.children) {
         this.rememberUsed(`${sa.spiKey}/${child.spiOut}`, child.outbound.lastSequence);
         this.inbound.delete(child.spiIn);

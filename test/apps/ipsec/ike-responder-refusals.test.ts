@@ -78,7 +78,9 @@ describe('address pool', () => {
   it("a unit whose share of the pool is used up: INTERNAL_ADDRESS_FAILURE, the IKE SA stands without a child", () => {
     // A /24 leaves most of the 1024 units without any address at all.
     const clock: Clock = { now: 1 };
-    const handler = new IpsecHandler(responderDeps(pki, { config: { pool: { address: parseIpv4('10.100.0.0'), prefixLength: 24 } } }));
+    // 40 clients share the PSK identity: lift its address cap so only the pool can refuse.
+    const limits = { virtualAddressesPerIdentity: 1000 };
+    const handler = new IpsecHandler(responderDeps(pki, { config: { pool: { address: parseIpv4('10.100.0.0'), prefixLength: 24 }, limits } }));
     let refused = 0;
     let served = 0;
     for (let port = 1000; port < 1040; port++) {

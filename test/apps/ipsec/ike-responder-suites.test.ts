@@ -185,7 +185,8 @@ describe('IKE_SA_INIT + IKE_AUTH happy paths', () => {
 
   it('many clients from many source ports each land in their own unit', () => {
     const clock: Clock = { now: 5 };
-    const handler = new IpsecHandler(responderDeps(pki, { seed: 9 }));
+    // 24 clients share the PSK identity: lift its address cap (tested in ike-responder-caps.test.ts).
+    const handler = new IpsecHandler(responderDeps(pki, { seed: 9, config: { limits: { virtualAddressesPerIdentity: 1000 } } }));
     const units = new Set<number>();
     for (let i = 0; i < 24; i++) {
       const wire = new HandlerWire(handler, clock, { ip: parseIpv4(`203.0.113.${20 + i}`), port: 500 + i }, SERVER_IP);

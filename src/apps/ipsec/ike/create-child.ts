@@ -8,6 +8,8 @@
  *                                                             children move to the new IKE SA
  *
  * New SPIs — ESP and the new IKE responder SPI — stay in the session's unit.
+ * An IKE SA holds at most `limits.childSas` children (one more while a rekey's
+ * old child awaits its Delete): past it, N(NO_ADDITIONAL_SAS) (§1.3).
  */
 import { allocateIkeSpi } from '../../../cluster/session-id.js';
 import { PROTOCOL } from '../../../wire/ike/constants.js';
@@ -15,6 +17,7 @@ import { NOTIFY } from '../../../wire/ike/notify.js';
 import type { IkePayload } from '../../../wire/ike/payload.js';
 import { createKeyExchange } from '../crypto/dh.js';
 import { deriveIkeSaKeys, rekeyedSkeyseed } from '../crypto/keys.js';
+import { limitsOf } from '../config.js';
 import { count, type ExchangeInput, type ResponderDeps, type ResponderOutput, type ResponderState } from './context.js';
 import { makeChild } from './child-factory.js';
 import { IkeSa, spiKey } from './ike-sa.js';
@@ -49,6 +52,17 @@ export function handleCreateChild(deps: ResponderDeps, state: ResponderState, sa
   const nonceR = deps.random.bytes(NONCE_LENGTH);
   if (saPayload.proposals[0]?.protocolId === PROTOCOL.IKE) return rekeyIke(deps, state, sa, input, saPayload, nonce.nonce.slice(), nonceR, ke);
 
+  const rekey = notifiesOf(payloads, NOTIFY.REKEY_SA).find((n) => n.protocolId === PROTOCOL.ESP && n.spi.length === 4);
+  let old = undefined;
+  if (rekey) {
+    const spi = Buffer.from(rekey.spi).readUInt32BE(0);
+    old = sa.children.find((c) => c.spiOut === spi || c.spiIn === spi);
+    if (!old) return refuse(state, NOTIFY.CHILD_SA_NOT_FOUND, 'child-not-found');
+  }
+  // Before any key exchange: a refused child costs us nothing.
+  const maxChildren = limitsOf(deps.config).childSas + (old ? 1 : 0);
+  if (sa.children.length >= maxChildren) return refuse(state, NOTIFY.NO_ADDITIONAL_SAS, 'child-limit');
+
   const chosen = selectEspProposal(saPayload, deps.config.espProposals, ke ? { pfsGroup: ke.dhGroup } : {});
   if (chosen.kind === 'invalid-ke') return invalidKe(state, chosen.group);
   if (chosen.kind !== 'chosen') return refuse(state, NOTIFY.NO_PROPOSAL_CHOSEN, 'no-proposal-chosen');
@@ -63,19 +77,12 @@ export function handleCreateChild(deps: ResponderDeps, state: ResponderState, sa
     keR = { kind: 'ke', dhGroup: chosen.suite.dhGroup.group, keyData: kx.value.publicValue };
   }
 
-  const rekey = notifiesOf(payloads, NOTIFY.REKEY_SA).find((n) => n.protocolId === PROTOCOL.ESP && n.spi.length === 4);
-  let old = undefined;
-  if (rekey) {
-    const spi = Buffer.from(rekey.spi).readUInt32BE(0);
-    old = sa.children.find((c) => c.spiOut === spi || c.spiIn === spi);
-    if (!old) return refuse(state, NOTIFY.CHILD_SA_NOT_FOUND, 'child-not-found');
-  }
   const tsi = payloads.find((p) => p.kind === 'tsi');
   const tsr = payloads.find((p) => p.kind === 'tsr');
   if (!tsi || !tsr) return refuse(state, NOTIFY.INVALID_SYNTAX, 'invalid-syntax');
   if (sa.virtualAddress === null) return refuse(state, NOTIFY.TS_UNACCEPTABLE, 'no-virtual-address'); // see ike-auth.ts
   const narrowed = narrowForClient(tsi.selectors, tsr.selectors, { virtualAddress: sa.virtualAddress, protectedNetworks: deps.config.protectedNetworks });
-  if (narrowed === 'ts-unacceptable') return refuse(state, NOTIFY.TS_UNACCEPTABLE, 'ts-unacceptable');
+  if (typeof narrowed === 'string') return refuse(state, NOTIFY.TS_UNACCEPTABLE, narrowed);
   const child = makeChild(deps, state, sa, input.now, {
     suite: chosen.suite,
     peerSpi: chosen.peerSpi,

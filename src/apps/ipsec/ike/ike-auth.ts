@@ -5,7 +5,8 @@
  *   answer:  HDR, SK{IDr, [CERT+], AUTH, [CP(REPLY)], SAr2, TSi, TSr}
  *        or  HDR, SK{N(AUTHENTICATION_FAILED)}                        (the IKE SA is gone)
  *        or  HDR, SK{IDr, [CERT+], AUTH, N(NO_PROPOSAL_CHOSEN | TS_UNACCEPTABLE | INTERNAL_ADDRESS_FAILURE)}
- *            (the IKE SA stands, without a CHILD SA, §1.2)
+ *            (the IKE SA stands, without a CHILD SA, §1.2; INTERNAL_ADDRESS_FAILURE also when
+ *            the identity already holds limits.virtualAddressesPerIdentity addresses here)
  *
  * The virtual address comes from the pool's share of the session's unit,
  * so traffic to it from the inside classifies (destination only) to the
@@ -18,6 +19,7 @@ import { CFG_ATTRIBUTE, CFG_TYPE, ipv4Attribute, type CfgAttribute } from '../..
 import { encodeId } from '../../../wire/ike/id.js';
 import { NOTIFY } from '../../../wire/ike/notify.js';
 import type { IkePayload } from '../../../wire/ike/payload.js';
+import { limitsOf } from '../config.js';
 import { count, type ExchangeInput, type ResponderDeps, type ResponderOutput, type ResponderState } from './context.js';
 import { makeChild } from './child-factory.js';
 import type { IkeSa } from './ike-sa.js';
@@ -40,6 +42,13 @@ function failed(state: ResponderState, reason: string, detail: string, sa: IkeSa
     payloads: [notifyPayload(NOTIFY.AUTHENTICATION_FAILED)],
     out: [{ kind: 'event', name: 'ike.auth-failed', fields: { spi: sa.spiKey, reason, detail, peer: `${formatIpv4(sa.peer.ip)}:${sa.peer.port}` } }],
   };
+}
+
+/** Virtual addresses this member's SAs hold for one identity (a scan: IKE_AUTH costs far more). */
+function addressesHeldBy(state: ResponderState, peerName: string): number {
+  let n = 0;
+  for (const s of state.sas.values()) if (s.virtualAddress !== null && s.peerName === peerName) n++;
+  return n;
 }
 
 function identityAllowed(deps: ResponderDeps, name: string): boolean {
@@ -93,6 +102,8 @@ export function handleIkeAuth(deps: ResponderDeps, state: ResponderState, sa: Ik
 
   const cp = payloads.find((p) => p.kind === 'cp');
   if (cp && cp.cfgType === CFG_TYPE.REQUEST && cp.attributes.some((a) => a.type === CFG_ATTRIBUTE.INTERNAL_IP4_ADDRESS)) {
+    // One identity may not drain the pool (§3.15.4: INTERNAL_ADDRESS_FAILURE; the IKE SA stands).
+    if (addressesHeldBy(state, peerName) >= limitsOf(deps.config).virtualAddressesPerIdentity) return childFailure(NOTIFY.INTERNAL_ADDRESS_FAILURE, 'vip-per-identity-limit');
     const vip = deps.pool.allocate(sa.unit);
     if (vip === null) return childFailure(NOTIFY.INTERNAL_ADDRESS_FAILURE, 'pool-exhausted');
     sa.virtualAddress = vip;
@@ -113,7 +124,7 @@ export function handleIkeAuth(deps: ResponderDeps, state: ResponderState, sa: Ik
   const chosen = selectEspProposal(saPayload, deps.config.espProposals, {});
   if (chosen.kind !== 'chosen') return childFailure(NOTIFY.NO_PROPOSAL_CHOSEN, 'no-proposal-chosen');
   const narrowed = narrowForClient(tsi.selectors, tsr.selectors, { virtualAddress: sa.virtualAddress, protectedNetworks: deps.config.protectedNetworks });
-  if (narrowed === 'ts-unacceptable') return childFailure(NOTIFY.TS_UNACCEPTABLE, 'ts-unacceptable');
+  if (typeof narrowed === 'string') return childFailure(NOTIFY.TS_UNACCEPTABLE, narrowed);
   if (notifiesOf(payloads, NOTIFY.USE_TRANSPORT_MODE).length > 0) count(state, 'ike.auth.transport-mode-refused');
   const child = makeChild(deps, state, sa, now, {
     suite: chosen.suite,

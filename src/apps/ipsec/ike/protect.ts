@@ -28,6 +28,12 @@ export interface Protection {
 
 /** Most fragments one message may arrive in; more is refused (a peer filling our memory). */
 export const MAX_FRAGMENTS = 32;
+/**
+ * Most decrypted fragment bytes held for one SA (RFC 7383 §5: limit the sum
+ * of what waits for reassembly; "NOT RECOMMENDED to exceed 64 KB"). Without
+ * it 32 fragments of an IP-reassembled 64 kB datagram each held 2 MB.
+ */
+export const MAX_FRAGMENT_BYTES = 65_535;
 /** How long an incomplete fragmented message waits for its other pieces. */
 export const FRAGMENT_TIMEOUT_MS = 10_000;
 
@@ -89,7 +95,7 @@ function seal(p: Protection, aad: Uint8Array, plain: Uint8Array, random: RandomS
 export type Opened =
   | { kind: 'payloads'; payloads: IkePayload[] }
   | { kind: 'fragment-pending' }
-  | { kind: 'drop'; reason: 'no-sk' | 'bad-icv' | 'malformed-inner' | 'bad-fragment' };
+  | { kind: 'drop'; reason: 'no-sk' | 'bad-icv' | 'malformed-inner' | 'fragments-over-limit' };
 
 /** Fragments of one message being collected (per IKE SA and message ID). */
 export class FragmentCollector {
@@ -97,25 +103,40 @@ export class FragmentCollector {
   private total = 0;
   private firstType = 0;
   private readonly parts = new Map<number, Uint8Array>();
+  private bytes = 0;
   private startedAt = 0;
 
-  /** The plaintext once every fragment is in; null while waiting; 'bad' for inconsistent fragments. */
-  add(now: number, messageId: number, number: number, total: number, innerFirst: number, plain: Uint8Array): { firstType: number; plain: Uint8Array } | null | 'bad' {
-    if (total > MAX_FRAGMENTS) return 'bad';
+  /** Decrypted bytes waiting for the rest of their message. */
+  get held(): number {
+    return this.bytes;
+  }
+
+  /**
+   * The plaintext once every fragment is in; null while waiting; 'over-limit'
+   * (everything held is dropped) past MAX_FRAGMENTS or MAX_FRAGMENT_BYTES.
+   */
+  add(now: number, messageId: number, number: number, total: number, innerFirst: number, plain: Uint8Array): { firstType: number; plain: Uint8Array } | null | 'over-limit' {
     if (messageId !== this.messageId || now - this.startedAt > FRAGMENT_TIMEOUT_MS || total !== this.total) {
       // RFC 7383 §2.6.1: a different total restarts collection; a newer message ID replaces the old one.
       this.messageId = messageId;
       this.total = total;
-      this.parts.clear();
+      this.clear();
       this.startedAt = now;
       this.firstType = 0;
     }
+    const replaced = this.parts.get(number)?.length ?? 0;
+    if (total > MAX_FRAGMENTS || this.bytes - replaced + plain.length > MAX_FRAGMENT_BYTES) {
+      this.clear();
+      this.messageId = -1;
+      return 'over-limit';
+    }
     if (number === 1) this.firstType = innerFirst;
     this.parts.set(number, plain);
+    this.bytes += plain.length - replaced;
     if (this.parts.size < total) return null;
     const pieces: Uint8Array[] = [];
     for (let i = 1; i <= total; i++) pieces.push(this.parts.get(i)!);
-    this.parts.clear();
+    this.clear();
     this.messageId = -1;
     const length = pieces.reduce((n, x) => n + x.length, 0);
     const joined = new Uint8Array(length);
@@ -125,6 +146,11 @@ export class FragmentCollector {
       at += x.length;
     }
     return { firstType: this.firstType, plain: joined };
+  }
+
+  private clear(): void {
+    this.parts.clear();
+    this.bytes = 0;
   }
 }
 
@@ -139,7 +165,7 @@ export function openMessage(p: Protection, now: number, datagram: Uint8Array, m:
   let bytes = plain.value;
   if (last.kind === 'skf') {
     const got = fragments.add(now, m.header.messageId, last.fragmentNumber, last.totalFragments, last.innerFirst, plain.value);
-    if (got === 'bad') return { kind: 'drop', reason: 'bad-fragment' };
+    if (got === 'over-limit') return { kind: 'drop', reason: 'fragments-over-limit' };
     if (got === null) return { kind: 'fragment-pending' };
     firstType = got.firstType;
     bytes = got.plain;

@@ -39,6 +39,15 @@ const REQUEST_TRIES = 4;
 /** A rekeyed IKE SA whose Delete never came is forgotten after this long. */
 const REKEYED_LINGER_MS = 60_000;
 
+/** IKE_SA_INIT keys are `SPIi/ip:port`; half-open SAs count under that address, not where the peer is now. */
+function initKeyOf(spiI: Uint8Array, from: Endpoint): string {
+  return `${spiKey(spiI)}/${from.ip}:${from.port}`;
+}
+
+function sourceOf(initKey: string): number {
+  return Number(initKey.slice(initKey.indexOf('/') + 1, initKey.lastIndexOf(':')));
+}
+
 function isZero(b: Uint8Array): boolean {
   return b.every((x) => x === 0);
 }
@@ -48,6 +57,8 @@ export class IkeResponder {
   private readonly cookies: CookieJar;
   /** Half-open SAs by initiator SPI and address, for IKE_SA_INIT retransmissions. */
   private readonly byInitiator = new Map<string, IkeSa>();
+  /** How many of them came from each source address (the per-source cap). */
+  private readonly halfOpenBySource = new Map<number, number>();
   /** IKE_SA_INITs whose SA went on to IKE_AUTH: a late retransmission of one is ignored, not a new SA. */
   private readonly initDone = new Set<string>();
   /** Established SAs whose essential state changed since the last replication batch. */
@@ -66,6 +77,17 @@ export class IkeResponder {
 
   halfOpen(): number {
     return this.byInitiator.size;
+  }
+
+  halfOpenFrom(ip: number): number {
+    return this.halfOpenBySource.get(ip) ?? 0;
+  }
+
+  private addHalfOpen(key: string, sa: IkeSa): void {
+    if (this.byInitiator.has(key)) return;
+    this.byInitiator.set(key, sa);
+    const ip = sourceOf(key);
+    this.halfOpenBySource.set(ip, this.halfOpenFrom(ip) + 1);
   }
 
   /** One IKE message (the non-ESP marker already removed). Never throws on message content. */
@@ -103,6 +125,11 @@ export class IkeResponder {
     if (id !== sa.nextRequestId) return this.drop('message-id-outside-window');
     const opened = openMessage(sa.protection, now, datagram, m, sa.fragments);
     if (opened.kind === 'fragment-pending') return [];
+    if (opened.kind === 'drop' && opened.reason === 'fragments-over-limit') {
+      // RFC 7383 §5: an authenticated peer sending more than we hold is an attack or broken: drop the SA.
+      count(this.state, 'ike.drop.fragments-over-limit');
+      return this.deleteSa(now, sa, 'fragments-over-limit');
+    }
     if (opened.kind === 'drop') return this.drop(opened.reason);
     // Authenticated: the peer may have moved (NAT rebinding, the switch to 4500), §2.23.
     sa.peer = from;
@@ -150,7 +177,7 @@ export class IkeResponder {
   }
 
   private saInit(input: ExchangeInput, raw: Uint8Array, m: DecodedIkeMessage): ResponderOutput[] {
-    const key = `${spiKey(m.header.spiI)}/${input.from.ip}:${input.from.port}`;
+    const key = initKeyOf(m.header.spiI, input.from);
     if (this.initDone.has(key)) return this.drop('late-sa-init');
     const known = this.byInitiator.get(key);
     if (known) {
@@ -158,11 +185,12 @@ export class IkeResponder {
       if (Buffer.compare(Buffer.from(known.initRequest), Buffer.from(raw)) === 0) return this.resend(known, input.from, input.localPort);
       return this.drop('sa-init-changed');
     }
-    const r = handleSaInit({ deps: this.deps, state: this.state, cookies: this.cookies, halfOpen: () => this.halfOpen() }, input, raw, m);
+    const ctx = { deps: this.deps, state: this.state, cookies: this.cookies, halfOpen: () => this.halfOpen(), halfOpenFrom: (ip: number) => this.halfOpenFrom(ip) };
+    const r = handleSaInit(ctx, input, raw, m);
     if (r.sa) {
       r.sa.initKey = key;
       this.state.sas.set(r.sa.spiKey, r.sa);
-      this.byInitiator.set(key, r.sa);
+      this.addHalfOpen(key, r.sa);
       this.dirty.add(r.sa); // replicated half-open: the unit may move before IKE_AUTH arrives
     }
     return r.out;
@@ -242,7 +270,12 @@ export class IkeResponder {
   }
 
   private forgetHalfOpen(sa: IkeSa): void {
-    for (const [key, s] of this.byInitiator) if (s === sa) this.byInitiator.delete(key);
+    if (sa.initKey === '' || this.byInitiator.get(sa.initKey) !== sa) return;
+    this.byInitiator.delete(sa.initKey);
+    const ip = sourceOf(sa.initKey);
+    const n = this.halfOpenFrom(ip) - 1;
+    if (n > 0) this.halfOpenBySource.set(ip, n);
+    else this.halfOpenBySource.delete(ip);
   }
 
   /** Forgets an IKE SA with its children, their SPIs and its virtual address. */
@@ -285,7 +318,7 @@ export class IkeResponder {
     const old = this.state.sas.get(sa.spiKey);
     if (old) this.forgetOne(old);
     this.state.sas.set(sa.spiKey, sa);
-    if (sa.state === 'half-open' && sa.initKey !== '') this.byInitiator.set(sa.initKey, sa);
+    if (sa.state === 'half-open' && sa.initKey !== '') this.addHalfOpen(sa.initKey, sa);
     else if (sa.initKey !== '') this.initDone.add(sa.initKey);
     for (const c of sa.children) this.state.espSpis.add(c.spiIn);
     if (sa.virtualAddress !== null && !this.deps.pool.claim(sa.virtualAddress) && !this.deps.pool.inUse(sa.virtualAddress)) count(this.state, 'ike.adopt.vip-outside-pool');

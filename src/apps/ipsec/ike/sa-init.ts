@@ -5,6 +5,13 @@
  *   request: HDR, [N(COOKIE)], SAi1, KEi, Ni, [N(NAT_D)...], [N(...)]
  *   answer:  HDR, SAr1, KEr, Nr, [N(NAT_D_S), N(NAT_D_D)], CERTREQ, [N(FRAG)], [N(SIG_HASH)]
  *        or  HDR, N(COOKIE) / N(INVALID_KE_PAYLOAD) / N(NO_PROPOSAL_CHOSEN) / N(INVALID_SYNTAX)
+ *        or  HDR, N(TEMPORARY_FAILURE)   too many half-open SAs, in all or from this address
+ *        or  nothing                     a request over MAX_SA_INIT_REQUEST bytes
+ *
+ * The half-open caps are checked after the cookie, so above cookieThreshold
+ * only a source that proved its address is answered. RFC 7296 has no notify
+ * for "busy" in IKE_SA_INIT; TEMPORARY_FAILURE (§2.25, "try again later") is
+ * the nearest, and any error ends the exchange for the initiator (§2.21.1).
  *
  * The responder SPI is allocated in the packet's unit, so every later
  * message of this SA classifies to the member that owns it now.
@@ -19,6 +26,7 @@ import type { IkeHeader } from '../../../wire/ike/header.js';
 import { encodeIkeMessage, type DecodedIkeMessage } from '../../../wire/ike/message.js';
 import { HASH_ALGORITHM, NOTIFY, readHashAlgorithms, type NotifyPayload } from '../../../wire/ike/notify.js';
 import type { IkePayload } from '../../../wire/ike/payload.js';
+import { limitsOf } from '../config.js';
 import { createKeyExchange } from '../crypto/dh.js';
 import { deriveIkeSaKeys, skeyseed } from '../crypto/keys.js';
 import { count, type ExchangeInput, type ResponderDeps, type ResponderOutput, type ResponderState } from './context.js';
@@ -113,6 +121,8 @@ export interface SaInitContext {
   state: ResponderState;
   cookies: CookieJar;
   halfOpen(): number;
+  /** Half-open SAs whose IKE_SA_INIT came from this address. */
+  halfOpenFrom(ip: number): number;
 }
 
 function answer(req: DecodedIkeMessage, spiR: Uint8Array, payloads: IkePayload[]): Uint8Array {
@@ -158,6 +168,9 @@ export function handleSaInit(
     }
     count(state, 'ike.sa-init.cookie-ok');
   }
+  const limits = limitsOf(deps.config);
+  if (ctx.halfOpen() >= limits.halfOpen) return reply([notifyPayload(NOTIFY.TEMPORARY_FAILURE)], 'half-open-limit');
+  if (ctx.halfOpenFrom(from.ip) >= limits.halfOpenPerSource) return reply([notifyPayload(NOTIFY.TEMPORARY_FAILURE)], 'half-open-per-source-limit');
 
   const chosen = selectIkeProposal(sa, deps.config.ikeProposals, ke.dhGroup);
   if (chosen.kind === 'no-proposal-chosen') return reply([notifyPayload(NOTIFY.NO_PROPOSAL_CHOSEN)], 'no-proposal-chosen');

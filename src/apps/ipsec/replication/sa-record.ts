@@ -14,6 +14,7 @@
  * Times travel as ages (ms before the snapshot), never as clock readings:
  * members' clocks are not compared.
  */
+import { ShoalError } from '../../../lib/errors.js';
 import { ByteReader } from '../../../wire/byte-reader.js';
 import { ByteWriter } from '../../../wire/byte-writer.js';
 import { decodeSafely, DecodeError, type Decoded } from '../../../wire/decode-error.js';
@@ -24,6 +25,25 @@ import type { EspSaKeys, IkeSaKeys } from '../crypto/keys.js';
 
 const FORMAT = 2;
 const NONE = 0xffffffff;
+/** Children, selectors per list, hashes and datagrams are counted in one byte each. */
+export const MAX_RECORD_CHILDREN = 0xff;
+const MAX_COUNT = 0xff;
+
+/**
+ * A snapshot with more entries than a record's count byte holds. The
+ * responder's caps keep every SA below it; the encoder refuses rather than
+ * write a count that wrapped (which decoded as a different, corrupt SA).
+ */
+export class SaRecordLimitError extends ShoalError {
+  constructor(what: string, n: number) {
+    super('SA_RECORD_LIMIT', `SA record: ${n} ${what}, at most ${MAX_COUNT}`);
+  }
+}
+
+function count8(n: number, what: string): number {
+  if (n > MAX_COUNT) throw new SaRecordLimitError(what, n);
+  return n;
+}
 
 export interface ChildSnapshot {
   spiIn: number;
@@ -105,7 +125,7 @@ function getEspKeys(r: ByteReader): EspSaKeys {
 
 function putSelectors(w: ByteWriter, list: readonly TrafficSelector[]): void {
   const v4 = list.filter((t): t is Extract<TrafficSelector, { family: 'ipv4' }> => t.family === 'ipv4');
-  w.u8(v4.length);
+  w.u8(count8(v4.length, 'selectors'));
   for (const t of v4) w.u8(t.protocol).u16(t.startPort).u16(t.endPort).u32(t.start).u32(t.end);
 }
 
@@ -132,7 +152,7 @@ export function encodeSaSnapshot(s: SaSnapshot): Uint8Array {
   w.bytes16(s.nonceI).bytes16(s.nonceR);
   w.u32(s.peerIp >>> 0).u16(s.peerPort).u16(s.localPort);
   w.u8((s.natPeer ? 1 : 0) | (s.natSelf ? 2 : 0) | (s.fragmentation ? 4 : 0));
-  w.u8(s.peerSignatureHashes.length);
+  w.u8(count8(s.peerSignatureHashes.length, 'hash algorithms'));
   for (const h of s.peerSignatureHashes) w.u16(h);
   w.u8(s.peerId?.idType ?? 0).bytes16(s.peerId?.data ?? new Uint8Array(0));
   w.bytes16(new Uint8Array(Buffer.from(s.peerName, 'utf8')));
@@ -140,10 +160,10 @@ export function encodeSaSnapshot(s: SaSnapshot): Uint8Array {
   w.u32(s.nextRequestId).u32(s.ourNextId);
   w.u32(s.lastResponse?.messageId ?? NONE);
   const datagrams = s.lastResponse?.datagrams ?? [];
-  w.u8(datagrams.length);
+  w.u8(count8(datagrams.length, 'datagrams'));
   for (const d of datagrams) w.bytes16(d);
   w.u32(u32(s.ageMs));
-  w.u8(s.children.length);
+  w.u8(count8(s.children.length, 'CHILD SAs'));
   for (const c of s.children) {
     w.u32(c.spiIn >>> 0).u32(c.spiOut >>> 0);
     putProtection(w, c.protection);

@@ -8,7 +8,10 @@
  *                       narrowing goes first (§2.9: the initiator's first choice)
  *
  * For a remote-access client, TSi narrows to its virtual address and TSr to
- * the networks we protect. Peer input never throws.
+ * the networks we protect. Peer input never throws. A result is at most
+ * MAX_NARROWED_SELECTORS per side (64 offered × several networks made
+ * hundreds, past the TS payload's one-byte count): more is refused
+ * (TS_UNACCEPTABLE) rather than cut, so the client learns it asked too much.
  */
 import { formatIpv4, type Ipv4 } from '../../../../lib/ipv4.js';
 import type { TrafficSelector } from '../../../../wire/ike/ts.js';
@@ -26,6 +29,8 @@ const OPAQUE = { start: 0xffff, end: 0 } as const;
 /** Offered selectors considered per payload; ignoring the rest only narrows further (bounded work). */
 export const MAX_OFFERED_SELECTORS = 64;
 const ANY_PORT = { start: 0, end: 0xffff } as const;
+/** Selectors per side of a CHILD SA; each costs 16 bytes in every answer and 13 in the SA's record. */
+export const MAX_NARROWED_SELECTORS = 32;
 
 export function selectorFromPrefix(address: Ipv4, prefixLength: number, protocol = 0): Ipv4Selector {
   if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) throw new RangeError(`prefix length ${prefixLength} outside 0..32`);
@@ -117,12 +122,13 @@ export function narrowForClient(
   tsi: readonly TrafficSelector[],
   tsr: readonly TrafficSelector[],
   policy: ClientTsPolicy,
-): { tsi: TrafficSelector[]; tsr: TrafficSelector[] } | 'ts-unacceptable' {
+): { tsi: TrafficSelector[]; tsr: TrafficSelector[] } | 'ts-unacceptable' | 'ts-too-many' {
   const initiatorSide = policy.virtualAddress === null ? [selectorFromPrefix(0, 0)] : [selectorFromPrefix(policy.virtualAddress, 32)];
   const responderSide = policy.protectedNetworks.map((n) => selectorFromPrefix(n.address, n.prefixLength));
   const narrowedI = narrow(tsi, initiatorSide);
   const narrowedR = narrow(tsr, responderSide);
   if (narrowedI.length === 0 || narrowedR.length === 0) return 'ts-unacceptable';
+  if (narrowedI.length > MAX_NARROWED_SELECTORS || narrowedR.length > MAX_NARROWED_SELECTORS) return 'ts-too-many';
   return { tsi: narrowedI, tsr: narrowedR };
 }
 
