@@ -105,15 +105,26 @@ export function parsePrefix4(text: string, field: string): Prefix4 {
   }
 }
 
-/** A secret as text, or as hex after "0x". */
-function secretBytes(text: string, field: string): Uint8Array {
+/**
+ * Shortest pre-shared key taken. AUTH under a PSK can be checked offline
+ * against a guess by anyone who sees one exchange, so a short key falls to
+ * a dictionary; libreswan warns below the PRF's key size (32 bytes for
+ * SHA-512 in FIPS mode). 16 bytes is the floor; use 32 random ones.
+ */
+export const MIN_PSK_BYTES = 16;
+
+/** A secret as text, or as hex after "0x"; refused (naming its identity) when shorter than MIN_PSK_BYTES. */
+function secretBytes(text: string, field: string, identity: string): Uint8Array {
+  let bytes: Uint8Array;
   if (/^0x/i.test(text)) {
     const hex = text.slice(2);
     if (hex.length < 2 || hex.length % 2 !== 0 || !/^[0-9a-f]+$/i.test(hex)) bad(field, 'hex secret needs an even number of hex digits');
-    return new Uint8Array(Buffer.from(hex, 'hex'));
+    bytes = new Uint8Array(Buffer.from(hex, 'hex'));
+  } else {
+    bytes = new Uint8Array(Buffer.from(text, 'utf8'));
   }
-  if (text.length < 8) bad(field, 'is shorter than 8 characters');
-  return new Uint8Array(Buffer.from(text, 'utf8'));
+  if (bytes.length < MIN_PSK_BYTES) bad(field, `the pre-shared key of ${identity} is ${bytes.length} bytes, at least ${MIN_PSK_BYTES} are needed (e.g. 0x + 64 hex digits from 'openssl rand -hex 32')`);
+  return bytes;
 }
 
 export function parseIpsecSection(raw: unknown, resolvePath: (p: string) => string): IpsecFileConfig {
@@ -156,7 +167,7 @@ export function parseIpsecSection(raw: unknown, resolvePath: (p: string) => stri
     } catch (err) {
       bad(`psk[${i}].identity`, err instanceof Error ? err.message : String(err));
     }
-    return { identity: id, secret: secretBytes(str(entry, 'secret'), `psk[${i}].secret`) };
+    return { identity: id, secret: secretBytes(str(entry, 'secret'), `psk[${i}].secret`, id) };
   });
   const pool = parsePrefix4(str(o, 'pool', '198.19.0.0/16'), 'pool');
   if (pool.prefixLength > 22) bad('pool', 'needs at least a /22: addresses are shared out over 1024 work units');

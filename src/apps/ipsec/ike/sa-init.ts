@@ -16,7 +16,7 @@
  * The responder SPI is allocated in the packet's unit, so every later
  * message of this SA classifies to the member that owns it now.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { allocateIkeSpi } from '../../../cluster/session-id.js';
 import { formatIpv4 } from '../../../lib/ipv4.js';
 import type { Endpoint } from '../../../stack/tunnel-handler.js';
@@ -112,7 +112,8 @@ export class CookieJar {
     if (cookie.length !== 17) return false;
     const v = cookie[0]!;
     const secret = v === this.version ? this.secrets[0] : v === ((this.version - 1) & 0xff) ? this.secrets[1] : null;
-    return secret !== null && equalBytes(cookie, this.make(v, secret, nonce, from, spiI));
+    // Constant time: a comparison that stops at the first wrong byte would let a forger learn the MAC byte by byte.
+    return secret !== null && timingSafeEqual(cookie, this.make(v, secret, nonce, from, spiI));
   }
 }
 
