@@ -85,6 +85,14 @@ export interface ReloadAnswer {
 }
 
 export const DEFAULT_POLL_MS = 500;
+/**
+ * The last resort: an exception no entry point caught restarts the member in
+ * this process (it rejoins; its sessions live on in the other members'
+ * replicas). More than this many within RECOVERY_WINDOW_MS is a fault a
+ * restart does not cure: `failed` settles and `shoal run` exits with it.
+ */
+export const MAX_RECOVERIES = 3;
+export const RECOVERY_WINDOW_MS = 60_000;
 
 /** The configuration compared as a whole: every change restarts the member. */
 function same(a: DaemonConfig, b: DaemonConfig): boolean {
@@ -108,6 +116,7 @@ export class Supervisor {
   /** Settles when the member could be started neither with the new configuration nor the old. */
   readonly failed: Promise<Error>;
   restarts = 0;
+  private recoveries: number[] = [];
 
   private constructor(
     private readonly source: ConfigSource,
@@ -154,6 +163,24 @@ export class Supervisor {
       return { changed: true, configVersion: next.configVersion };
     };
     return this.source.refresh ? this.source.refresh().then(decide) : decide();
+  }
+
+  /**
+   * An exception nothing else caught (`shoal run` hands over uncaughtException
+   * and unhandledRejection): logged with its stack, and the member restarted
+   * with the configuration it runs, at most MAX_RECOVERIES times a window.
+   */
+  recover(e: unknown, now = performance.now()): void {
+    this.recoveries = [...this.recoveries.filter((t) => now - t < RECOVERY_WINDOW_MS), now];
+    const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    this.daemon.logger.log('error', 'uncaught', { error: error.slice(0, 2000), recoveries: this.recoveries.length, withinMs: RECOVERY_WINDOW_MS });
+    if (this.stopped || this.down) return;
+    if (this.recoveries.length > MAX_RECOVERIES) {
+      this.down = true;
+      this.fail(e instanceof Error ? e : new Error(message(e)));
+      return;
+    }
+    this.restartWith(this.target, 'uncaught exception');
   }
 
   private refreshing = false;

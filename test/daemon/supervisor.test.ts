@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DaemonConfig } from '../../src/daemon/config.js';
 import type { Daemon, DaemonHooks } from '../../src/daemon/daemon.js';
 import type { MemberRunner } from '../../src/daemon/member-runner.js';
-import { Supervisor, fileConfigSource } from '../../src/daemon/supervisor.js';
+import { MAX_RECOVERIES, RECOVERY_WINDOW_MS, Supervisor, fileConfigSource } from '../../src/daemon/supervisor.js';
 import { ShoalError } from '../../src/lib/errors.js';
 import { silentLogger } from '../../src/mgmt/log.js';
 
@@ -152,6 +152,36 @@ describe('Supervisor', () => {
     } finally {
       process.off('unhandledRejection', onRejection);
     }
+  });
+
+  it('recover: an uncaught exception restarts the member with its configuration; too many in a minute settle failed', async () => {
+    const m = new Members();
+    const sup = await Supervisor.run(fileConfigSource(path), { start: m.start, pollMs: 20 });
+    let failed: Error | null = null;
+    void sup.failed.then((e) => (failed = e));
+    for (let k = 1; k <= MAX_RECOVERIES; k++) {
+      sup.recover(new TypeError(`cannot read properties of undefined (${k})`), 1000 * k);
+      await until(() => m.started.length === k + 1);
+    }
+    expect(m.started.map((c) => c.configVersion)).toEqual([1, 1, 1, 1]);
+    expect(m.stopped).toBe(MAX_RECOVERIES);
+    expect(failed).toBeNull();
+    sup.recover(new TypeError('once too often'), 1000 * (MAX_RECOVERIES + 1));
+    await tick(20);
+    expect(m.started).toHaveLength(MAX_RECOVERIES + 1); // no more restarts
+    expect(failed).toEqual(new TypeError('once too often'));
+    await sup.stop();
+  });
+
+  it('recover: exceptions spread wider than the window keep restarting the member', async () => {
+    const m = new Members();
+    const sup = await Supervisor.run(fileConfigSource(path), { start: m.start, pollMs: 20 });
+    for (let k = 1; k <= MAX_RECOVERIES + 2; k++) {
+      sup.recover(new Error('rare'), k * RECOVERY_WINDOW_MS);
+      await until(() => m.started.length === k + 1);
+    }
+    expect(m.started).toHaveLength(MAX_RECOVERIES + 3);
+    await sup.stop();
   });
 
   it('starts the old configuration again when the new one fails to start', async () => {

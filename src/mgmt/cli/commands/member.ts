@@ -41,12 +41,18 @@ export function runCommand(): Command {
           signer: Buffer.from(b.signerKeyId).toString('hex').slice(0, 16),
         });
       }
+      // The last resort behind every entry point's own guard: restart the member here rather than exit.
+      const recover = (e: unknown): void => supervisor.recover(e);
+      process.on('uncaughtException', recover);
+      process.on('unhandledRejection', recover);
       const failed = await new Promise<Error | null>((resolve) => {
         const stop = (): void => resolve(null);
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
         void supervisor.failed.then(resolve);
       });
+      process.off('uncaughtException', recover);
+      process.off('unhandledRejection', recover);
       await supervisor.stop();
       if (failed) throw failed;
     });
