@@ -47,6 +47,8 @@ export const SEQUENCE_BATCH_MS = 500;
  */
 export const HANDSHAKES_PER_TURN = 4;
 export const HANDSHAKE_QUEUE_MAX = 2048;
+/** Bytes the deferred handshakes may hold: 2048 IP-reassembled 64 kB datagrams would be 128 MB. */
+export const HANDSHAKE_QUEUE_BYTES = 8 * 1024 * 1024;
 const IKE_AUTH_EXCHANGE = 35;
 /** Weight of the newest measurement in the outbound rate estimate. */
 const RATE_WEIGHT = 0.5;
@@ -84,6 +86,7 @@ export class IpsecHandler implements TunnelHandler {
   private turnNow = -1;
   private turnHandshakes = 0;
   private readonly waiting: { unit: UnitId; from: Endpoint; localPort: number; message: Uint8Array }[] = [];
+  private waitingBytes = 0;
   /** Set by the composition root when replication runs. */
   replicate: Replicate | null = null;
   /**
@@ -135,12 +138,13 @@ export class IpsecHandler implements TunnelHandler {
 
   private ike(now: number, unit: UnitId, from: Endpoint, localPort: number, message: Uint8Array): TunnelOutput[] {
     if (isHandshake(message) && !this.spend(now)) {
-      if (this.waiting.length >= HANDSHAKE_QUEUE_MAX) {
+      if (this.waiting.length >= HANDSHAKE_QUEUE_MAX || this.waitingBytes + message.length > HANDSHAKE_QUEUE_BYTES) {
         this.count('ike.drop.handshake-queue-full');
         return [];
       }
       this.count('ike.handshake-deferred');
       this.waiting.push({ unit, from, localPort, message: message.slice() });
+      this.waitingBytes += message.length;
       return [];
     }
     const out = this.outputs(this.responder.input(now, unit, from, localPort, message));
@@ -164,6 +168,7 @@ export class IpsecHandler implements TunnelHandler {
     const out: TunnelOutput[] = [];
     while (this.waiting.length > 0 && this.spend(now)) {
       const w = this.waiting.shift()!;
+      this.waitingBytes -= w.message.length;
       out.push(...this.outputs(this.responder.input(now, w.unit, w.from, w.localPort, w.message)));
     }
     return out;

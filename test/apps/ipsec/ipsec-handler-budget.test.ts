@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { IpsecHandler } from '../../../src/apps/ipsec/ipsec-handler.js';
+import { HANDSHAKE_QUEUE_BYTES, IpsecHandler } from '../../../src/apps/ipsec/ipsec-handler.js';
 import { parseIpv4 } from '../../../src/lib/ipv4.js';
 import { makeTestPki, responderDeps, type TestPki } from '../../support/ike-initiator.js';
 
@@ -51,6 +51,16 @@ describe('handshake budget per turn', () => {
     for (let k = 0; k < 2100; k++) handler.udp(5, 1, { ip: parseIpv4('203.0.113.1') + k, port: 500 }, 500, request);
     expect(handler.counters.get('ike.handshake-deferred')).toBe(2048);
     expect(handler.counters.get('ike.drop.handshake-queue-full')).toBe(52);
+  });
+
+  it('the queue is bounded in bytes too: 60 kB datagrams fill it long before 2048 of them (issue 11)', () => {
+    const handler = new IpsecHandler(responderDeps(pki), undefined, 0);
+    const big = new Uint8Array(60_000);
+    big.set(saInitRequest());
+    const fit = Math.floor(HANDSHAKE_QUEUE_BYTES / big.length);
+    for (let k = 0; k < fit + 10; k++) handler.udp(5, 1, { ip: parseIpv4('203.0.113.1') + k, port: 500 }, 500, big);
+    expect(handler.counters.get('ike.handshake-deferred')).toBe(fit);
+    expect(handler.counters.get('ike.drop.handshake-queue-full')).toBe(10);
   });
 
   it('unbounded by default (the sans-IO core), so tests and the simulator see no deferral', () => {
