@@ -9,7 +9,6 @@
  * deletes only its own namespaces.
  */
 import { randomBytes } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { NamespaceLab } from '../src/lab/lab.js';
@@ -163,43 +162,4 @@ export async function withLab<T>(o: LabBenchOptions, body: (l: BenchLab) => Prom
   }
 }
 
-/** One line of a daemon's JSON log (src/mgmt/log.ts), with its time as wall-clock ms. */
-export interface LogLine {
-  at: number;
-  level: string;
-  event: string;
-  fields: Record<string, unknown>;
-}
-
-export async function fileSize(file: string): Promise<number> {
-  return stat(file).then(
-    (s) => s.size,
-    () => 0,
-  );
-}
-
-/** The JSON log lines written to `file` after byte `offset` (other lines, e.g. a crash trace, are skipped). */
-export async function logLinesSince(file: string, offset: number): Promise<LogLine[]> {
-  const f = await open(file, 'r');
-  let text: string;
-  try {
-    const size = (await f.stat()).size;
-    const buf = Buffer.alloc(Math.max(0, size - offset));
-    await f.read(buf, 0, buf.length, offset);
-    text = buf.toString('utf8');
-  } finally {
-    await f.close();
-  }
-  const lines: LogLine[] = [];
-  for (const raw of text.split('\n')) {
-    if (!raw.startsWith('{')) continue;
-    try {
-      const o = JSON.parse(raw) as Record<string, unknown>;
-      const at = typeof o.time === 'string' ? Date.parse(o.time) : NaN;
-      if (typeof o.event === 'string' && Number.isFinite(at)) lines.push({ at, level: String(o.level), event: o.event, fields: o });
-    } catch {
-      // a partly written last line: the next poll reads it whole
-    }
-  }
-  return lines;
-}
+export { fileSize, logLinesSince, type LogLine } from '../src/lab/daemon-log.js';

@@ -16,8 +16,9 @@ export type DecodeFailure =
 
 export class DecodeError extends Error {
   readonly reason: DecodeFailure;
-  constructor(reason: DecodeFailure, detail: string) {
-    super(`${reason}: ${detail}`);
+  /** `options.cause`: only decodeSafely sets it, to the non-DecodeError a decoder threw (a decoder bug the fuzz pass looks for). */
+  constructor(reason: DecodeFailure, detail: string, options?: ErrorOptions) {
+    super(`${reason}: ${detail}`, options);
     this.name = 'DecodeError';
     this.reason = reason;
   }
@@ -42,6 +43,6 @@ export function decodeSafely<T>(decode: () => T): Decoded<T> {
   } catch (e) {
     if (e instanceof DecodeError) return { ok: false, error: e };
     // Anything else is a bug in our decoder, reported as a bad value rather than crashing the loop.
-    return { ok: false, error: new DecodeError('bad-value', e instanceof Error ? e.message : String(e)) };
+    return { ok: false, error: new DecodeError('bad-value', e instanceof Error ? e.message : String(e), { cause: e }) };
   }
 }
