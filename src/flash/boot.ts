@@ -66,7 +66,7 @@ export async function bootPersonality(o: BootOptions): Promise<BootedPersonality
       const v = verify(image);
       const dir = await stage(v.personality, o.runtimeDir);
       staged.push(dir);
-      return { v, dir };
+      return { v, dir, personality: v.personality };
     });
     committed = booted.value.dir;
     const configPath = await commit(booted.value.dir, o.runtimeDir);
@@ -80,7 +80,7 @@ export async function bootPersonality(o: BootOptions): Promise<BootedPersonality
       logArea: p.logArea,
       signerKeyId: booted.value.v.signer.keyId,
       markGood: async () => {
-        await markGood(m, booted.slot);
+        await markGood(m, booted.slot, p.configVersion);
       },
     };
   } finally {

@@ -8,7 +8,7 @@ import { SLOTS, type BootState, type SlotName } from './boot-state.js';
 import { slotCheck } from './boot.js';
 import { directoryMedium, type Medium } from './medium.js';
 import type { TrustRoot, VerifiedImage } from './signing.js';
-import { installImage, readBootState, rollbackSlot, slotFile } from './slots.js';
+import { installImage, readBootState, rollbackSlot, slotFile, type DowngradeOption } from './slots.js';
 
 async function open(device: string | Medium): Promise<Medium> {
   return typeof device === 'string' ? directoryMedium(device) : device;
@@ -20,13 +20,14 @@ export interface SlotChange {
   image: VerifiedImage;
 }
 
-export async function installPersonality(device: string | Medium, image: Uint8Array, trustRoot: TrustRoot): Promise<SlotChange> {
-  const r = await installImage(await open(device), image, slotCheck(trustRoot, null));
+/** Refused below the device's version floor (anti-rollback, slots.ts) unless `options.allowDowngrade`. */
+export async function installPersonality(device: string | Medium, image: Uint8Array, trustRoot: TrustRoot, options: DowngradeOption = {}): Promise<SlotChange> {
+  const r = await installImage(await open(device), image, slotCheck(trustRoot, null), options);
   return { slot: r.slot, state: r.state, image: r.value };
 }
 
-export async function rollbackPersonality(device: string | Medium, trustRoot: TrustRoot): Promise<SlotChange & { from: SlotName }> {
-  const r = await rollbackSlot(await open(device), slotCheck(trustRoot, null));
+export async function rollbackPersonality(device: string | Medium, trustRoot: TrustRoot, options: DowngradeOption = {}): Promise<SlotChange & { from: SlotName }> {
+  const r = await rollbackSlot(await open(device), slotCheck(trustRoot, null), options);
   return { slot: r.slot, state: r.state, image: r.value, from: r.from };
 }
 

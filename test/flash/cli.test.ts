@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runNode, type NodeRun } from '../support/run-node.js';
 import { buildPersonality } from '../../src/flash/build.js';
+import { directoryMedium } from '../../src/flash/medium.js';
+import { markGood } from '../../src/flash/slots.js';
 import { encodeImage } from '../../src/wire/flash-image.js';
 import { developmentCa, PSK_SECRET, writeMember, type MemberOnDisk } from './member-fixture.js';
 
@@ -123,7 +125,7 @@ describe('shoal flash', () => {
   it('install, status, rollback on a device directory', async () => {
     const dev = at('device');
     const installed = ok(await flash('install', at('v1.signed'), '--device', dev, '--trust-root', at('admin.pub')));
-    expect(installed).toBe('installed config version 1 in slot a: active slot a good, previous none, generation 1\n');
+    expect(installed).toBe('installed config version 1 in slot a: active slot a good, previous none, lowest config version accepted 1, generation 1\n');
     expect(failed(await flash('rollback', '--device', dev, '--trust-root', at('admin.pub')), 1)).toMatch(/^shoal: error: no previous slot to roll back to/);
     const second = JSON.parse(ok(await flash('install', at('v2.img'), '--device', dev, '--trust-root', at('admin.pub'), '--json'))) as Record<string, unknown>;
     expect(second).toMatchObject({ slot: 'b', configVersion: 2, state: { active: 'b', previous: 'a', trial: true } });
@@ -132,7 +134,19 @@ describe('shoal flash', () => {
     expect(status.state.active).toBe('b');
     expect(Object.keys(status.slots)).toEqual(['a', 'b']);
     expect(ok(await flash('rollback', '--device', dev, '--trust-root', at('admin.pub')))).toMatch(/^rolled back from slot b to slot a \(config version 1\)/);
-    expect(ok(await flash('status', '--device', dev))).toMatch(/^active slot a good, previous b, generation 3; note: rolled back from slot b by the administrator\nslot a: \d+ bytes\nslot b: \d+ bytes\n$/);
+    expect(ok(await flash('status', '--device', dev))).toMatch(
+      /^active slot a good, previous b, lowest config version accepted 1, generation 3; note: rolled back from slot b by the administrator\nslot a: \d+ bytes\nslot b: \d+ bytes\n$/,
+    );
+    // Forward to version 2 again, and let it run (what the daemon's start does): version 1 is refused from now on.
+    ok(await flash('rollback', '--device', dev, '--trust-root', at('admin.pub')));
+    await markGood(await directoryMedium(dev), 'b', 2);
+    expect(failed(await flash('rollback', '--device', dev, '--trust-root', at('admin.pub')), 1)).toMatch(
+      /^shoal: error: cannot roll back to slot a: slot a holds config version 1, below 2, the highest this box has run \(anti-rollback\)/,
+    );
+    expect(failed(await flash('install', at('v1.signed'), '--device', dev, '--trust-root', at('admin.pub')), 1)).toMatch(/^shoal: error: the image has config version 1, below 2/);
+    expect(ok(await flash('install', at('v1.signed'), '--device', dev, '--trust-root', at('admin.pub'), '--allow-downgrade'))).toBe(
+      'installed config version 1 in slot a: active slot a on trial (0 boot attempts), previous b, lowest config version accepted 1, generation 6; note: config version lowered from 2 to 1 by the administrator\n',
+    );
     expect(failed(await flash('install', at('tampered.img'), '--device', at('device2'), '--trust-root', at('admin.pub')), 1)).toMatch(/signature does not verify/);
   });
 

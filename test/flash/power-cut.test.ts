@@ -4,7 +4,10 @@
  * unsynced directory entries old / new; the step itself not done or done but
  * not durable). Afterwards the device must always boot a valid slot: the old
  * personality, or the new one once the switch was durable — and a new one
- * that boots is on trial, so it can still be rolled back.
+ * that boots is on trial, so it can still be rolled back. The anti-rollback
+ * floor moves with the record: never above the version that boots, never
+ * lost, raised only by a durable markGood, lowered only by an allowed
+ * downgrade that took effect.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +32,7 @@ const check = () => slotCheck(s.root, SOFTWARE);
 async function deviceWithV1(): Promise<MemoryMedium> {
   const m = new MemoryMedium();
   await installPersonality(m, s.image, s.root);
-  await markGood(m, 'a');
+  await markGood(m, 'a', 1);
   return m;
 }
 
@@ -70,6 +73,8 @@ describe('power cut during install', () => {
       const b = await bootSlot(m, check());
       const v = b.value.personality.configVersion;
       outcomes.set(v, (outcomes.get(v) ?? 0) + 1);
+      expect(b.state.floor, label).toBe(1); // version 2 is not run yet
+      expect(b.state.floor, label).toBeLessThanOrEqual(v);
       if (v === 1) expect([b.slot, b.trial], label).toEqual(['a', false]);
       else {
         expect([b.slot, b.trial], label).toEqual(['b', true]);
@@ -114,5 +119,50 @@ describe('power cut during boot', () => {
       const b = await bootSlot(m, check());
       expect([b.slot, b.value.personality.configVersion, b.trial], label).toEqual(['a', 1, false]);
     }
+  });
+});
+
+describe('power cut around the version floor', () => {
+  /** Version 2 installed over version 1 and booted once on trial: the daemon runs, markGood is next. */
+  async function v2Running(): Promise<MemoryMedium> {
+    const m = await deviceWithV1();
+    await installPersonality(m, s.v2, s.root);
+    await bootSlot(m, check());
+    return m;
+  }
+  /** …and marked good: the floor is 2. */
+  async function v2Good(): Promise<MemoryMedium> {
+    const m = await v2Running();
+    await markGood(m, 'b', 2);
+    return m;
+  }
+
+  it('while marking good: version 2 good with floor 2, or the trial lost and version 1 with floor 1', async () => {
+    const seen = new Set<string>();
+    for await (const { m, label } of everyCut(v2Running, (m) => markGood(m, 'b', 2))) {
+      const b = await bootSlot(m, check());
+      const got = [b.slot, b.value.personality.configVersion, b.trial, b.state.floor];
+      if (b.slot === 'b') expect(got, label).toEqual(['b', 2, false, 2]);
+      else expect(got, label).toEqual(['a', 1, false, 1]);
+      seen.add(b.slot);
+    }
+    expect([...seen].sort()).toEqual(['a', 'b']);
+  });
+
+  it('while an allowed downgrade installs: version 2 with floor 2, or version 1 on trial with floor 1; a refused one changes nothing', async () => {
+    const seen = new Set<number>();
+    const downgrade = (m: MemoryMedium) => installPersonality(m, s.image, s.root, { allowDowngrade: true });
+    for await (const { m, label } of everyCut(v2Good, downgrade)) {
+      const b = await bootSlot(m, check());
+      const got = [b.slot, b.value.personality.configVersion, b.trial, b.state.floor];
+      if (b.slot === 'b') expect(got, label).toEqual(['b', 2, false, 2]);
+      else expect(got, label).toEqual(['a', 1, true, 1]);
+      seen.add(b.value.personality.configVersion);
+    }
+    expect([...seen].sort()).toEqual([1, 2]);
+    const m = await v2Good();
+    const before = m.steps;
+    await expect(installPersonality(m, s.image, s.root)).rejects.toMatchObject({ code: 'FLASH_DOWNGRADE' });
+    expect(m.steps).toBe(before);
   });
 });

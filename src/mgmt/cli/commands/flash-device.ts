@@ -6,7 +6,7 @@ import { readInput } from './flash-files.js';
 
 function stateText(s: BootState): string {
   const trial = s.trial ? `on trial (${s.attempts} boot attempt${s.attempts === 1 ? '' : 's'})` : 'good';
-  return `active slot ${s.active} ${trial}, previous ${s.previous ?? 'none'}, generation ${s.generation}${s.note ? `; note: ${s.note}` : ''}`;
+  return `active slot ${s.active} ${trial}, previous ${s.previous ?? 'none'}, lowest config version accepted ${s.floor}, generation ${s.generation}${s.note ? `; note: ${s.note}` : ''}`;
 }
 
 function install(): Command {
@@ -15,11 +15,12 @@ function install(): Command {
     .argument('<image>', 'signed image')
     .requiredOption('-d, --device <dir>', 'flash device directory')
     .requiredOption('-r, --trust-root <file>', 'administrator public key or certificate (PEM) the box trusts')
+    .option('--allow-downgrade', 'accept a config version below the highest this box has run (lowers its anti-rollback floor)')
     .option('--json', 'print JSON')
-    .action(async (path: string, o: { device: string; trustRoot: string; json?: boolean }) => {
+    .action(async (path: string, o: { device: string; trustRoot: string; allowDowngrade?: boolean; json?: boolean }) => {
       const { readTrustRoot } = await import('../../../flash/signing.js');
       const { installPersonality } = await import('../../../flash/device.js');
-      const r = await installPersonality(o.device, await readInput(path, 'image'), readTrustRoot(o.trustRoot));
+      const r = await installPersonality(o.device, await readInput(path, 'image'), readTrustRoot(o.trustRoot), { allowDowngrade: o.allowDowngrade === true });
       if (o.json) printJson({ slot: r.slot, configVersion: r.image.personality.configVersion, state: r.state });
       else printLine(`installed config version ${r.image.personality.configVersion} in slot ${r.slot}: ${stateText(r.state)}`);
     });
@@ -30,11 +31,12 @@ function rollback(): Command {
     .description('switch back to the previous slot (after checking it still verifies)')
     .requiredOption('-d, --device <dir>', 'flash device directory')
     .requiredOption('-r, --trust-root <file>', 'administrator public key or certificate (PEM) the box trusts')
+    .option('--allow-downgrade', 'accept a previous slot below the highest config version this box has run (lowers its anti-rollback floor)')
     .option('--json', 'print JSON')
-    .action(async (o: { device: string; trustRoot: string; json?: boolean }) => {
+    .action(async (o: { device: string; trustRoot: string; allowDowngrade?: boolean; json?: boolean }) => {
       const { readTrustRoot } = await import('../../../flash/signing.js');
       const { rollbackPersonality } = await import('../../../flash/device.js');
-      const r = await rollbackPersonality(o.device, readTrustRoot(o.trustRoot));
+      const r = await rollbackPersonality(o.device, readTrustRoot(o.trustRoot), { allowDowngrade: o.allowDowngrade === true });
       if (o.json) printJson({ from: r.from, slot: r.slot, configVersion: r.image.personality.configVersion, state: r.state });
       else printLine(`rolled back from slot ${r.from} to slot ${r.slot} (config version ${r.image.personality.configVersion}): ${stateText(r.state)}`);
     });
