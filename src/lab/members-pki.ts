@@ -11,9 +11,11 @@
  * member's configuration names its certificate, the CA, the interconnect,
  * its admin socket and how frames for the cluster address reach it.
  */
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MEMBER_EKU } from '../cluster/auth/member-purpose.js';
 import { ShoalError } from '../lib/errors.js';
 import type { CaBundle } from '../pki/ca.js';
 import { ensureIpsecPki, LAB_IPSEC } from './ipsec-pki.js';
@@ -76,7 +78,8 @@ async function ensureMemberPki(layout: MemberLayout, name: string, members: numb
     await refreshCrl(dir, now);
   }
   for (let i = 1; i <= members; i++) {
-    if (!report.createdCa && layout.pkiFiles(name, i) !== null) continue;
+    // A certificate from before member certificates carried the member mark would be refused at join: issue it again.
+    if (!report.createdCa && layout.pkiFiles(name, i) !== null && hasMemberMark(layout.files(name, i).certificate)) continue;
     const m = await issueMemberCert(dir, { now, name: `member-${i}`, address: memberAddress(i), keyType: 'ecdsa-p256', days: LAB_PKI_DAYS, force: true });
     const f = layout.files(name, i);
     await writePrivate(f.key, m.keyPem);
@@ -84,6 +87,15 @@ async function ensureMemberPki(layout: MemberLayout, name: string, members: numb
     report.issued.push(i);
   }
   return report;
+}
+
+/** Whether the PEM certificate file carries the member ExtendedKeyUsage the join check requires. */
+function hasMemberMark(certFile: string): boolean {
+  try {
+    return new X509Certificate(readFileSync(certFile)).keyUsage?.includes(MEMBER_EKU) ?? false;
+  } catch {
+    return false;
+  }
 }
 
 /** Member-i's daemon configuration: `<labdir>/m<i>.json`. */

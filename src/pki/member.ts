@@ -1,9 +1,11 @@
 /**
  * Member certificates: a leaf for one cluster member, whose iPAddress
- * subjectAltName is the member's interconnect address (its MemberId).
+ * subjectAltName is the member's interconnect address (its MemberId), marked
+ * with the member ExtendedKeyUsage (cluster/auth/member-purpose.ts).
  */
 import { KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { MEMBER_EKU } from '../cluster/auth/member-purpose.js';
 import { normaliseSerial, type MemberCredentials } from '../cluster/auth/trust.js';
 import type { MemberId } from '../cluster/types.js';
 import { parseIpv4 } from '../lib/ipv4.js';
@@ -48,6 +50,8 @@ export interface MemberOptions extends Validity {
   includeRoot?: boolean;
   /** false: a DNS subjectAltName only, no IP. Default true. */
   ipSan?: boolean;
+  /** The ExtendedKeyUsage: the member mark (default); 'none' or 'client' (clientAuth) make refused certificates for negative tests. */
+  purpose?: 'member' | 'none' | 'client';
 }
 
 /** A member certificate for `cn` at `ip`, issued by `ca` or by opts.intermediate. */
@@ -72,6 +76,8 @@ export async function issueMember(ca: CaBundle, opts: MemberOptions): Promise<Me
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(usages, true),
+      // The member mark the join check requires (and nothing else, so it is no client's or server's certificate).
+      ...(opts.purpose === 'none' ? [] : [new x509.ExtendedKeyUsageExtension([opts.purpose === 'client' ? x509.ExtendedKeyUsage.clientAuth : MEMBER_EKU])]),
       new x509.SubjectAlternativeNameExtension(san),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey),

@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { MessageType, NakReason } from '../../src/cluster/messages.js';
 import type { MemberCredentials } from '../../src/cluster/auth/trust.js';
+import { parseIpv4 } from '../../src/lib/ipv4.js';
+import { issueEndpoint } from '../../src/pki/endpoint.js';
 import type { TestMember } from '../support/pki.js';
 import { cluster, fixtures, masterOf, memberSpec, settle, watchSafety } from './harness.js';
 import type { Simulation } from '../../src/sim/simulation.js';
@@ -61,6 +63,19 @@ describe('admission', () => {
     expect(node.role).toBe('refused');
     expect(node.refusal?.reason).toBe(reason);
     expect(node.refusal?.detail).toMatch(detail);
+    expect(masterOf(sim).core.ctx.members).toHaveLength(3);
+  });
+
+  it('a client certificate from the cluster CA with the joiner\'s IP identity is refused: not a member certificate', async () => {
+    const fx = await fixtures();
+    const dates = { notBefore: new Date(Date.UTC(2026, 0, 1)), notAfter: new Date(Date.UTC(2030, 0, 1)) };
+    const client = await issueEndpoint(fx.ca, { ...dates, commonName: 'member-9', ipAddresses: ['198.18.0.9'], purpose: 'client' });
+    const { sim, node } = await tryJoin(() => ({ id: parseIpv4('198.18.0.9'), credentials: { chain: client.chain, privateKey: client.privateKey } }));
+    expect(node.role).toBe('refused');
+    expect(node.refusal?.reason).toBe(NakReason.BadCertificate);
+    expect(node.refusal?.detail).toBe(
+      'not-member-certificate: member-9 is not a cluster member certificate (ExtendedKeyUsage clientAuth, iKEIntermediate; `shoal pki issue-member` issues them)',
+    );
     expect(masterOf(sim).core.ctx.members).toHaveLength(3);
   });
 

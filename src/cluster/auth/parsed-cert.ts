@@ -28,6 +28,8 @@ export interface ParsedCert {
   pathLength: number | undefined;
   /** KeyUsage bit flags (KeyUsageFlags), undefined when the extension is absent. */
   keyUsage: number | undefined;
+  /** ExtendedKeyUsage OIDs, undefined when the extension is absent. */
+  extendedKeyUsage: string[] | undefined;
   publicKey: KeyObject;
 }
 
@@ -54,6 +56,8 @@ export function parseCert(der: Uint8Array): ParsedCert | string {
       isCa: facts.isCa,
       pathLength: facts.pathLength,
       keyUsage: facts.keyUsage,
+      // node names the ExtendedKeyUsage OIDs `keyUsage`.
+      extendedKeyUsage: node.keyUsage,
       publicKey: node.publicKey,
     };
   } catch (err) {

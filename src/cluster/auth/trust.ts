@@ -52,6 +52,7 @@ export type CertProblem =
   | 'expired'
   | 'not-yet-valid'
   | 'bad-key-usage'
+  | 'not-member-certificate'
   | 'not-allowed'
   | 'revoked'
   | 'identity-mismatch'

@@ -1,7 +1,7 @@
 /**
  * Decides whether a member's certificate chain lets it join: the path must
  * lead to a cluster CA, every certificate must be valid now, the CA and leaf
- * key usages must fit, nothing may be revoked, the leaf must certify the
+ * key usages must fit, the leaf must be a member certificate (member-purpose.ts), nothing may be revoked, the leaf must certify the
  * member's interconnect address, and its key must be one members can use.
  * Never throws: the join protocol turns every answer into a JOIN_NAK reason.
  */
@@ -10,6 +10,7 @@ import { KeyUsageFlags } from '@peculiar/x509';
 import { ShoalError } from '../../lib/errors.js';
 import { formatIpv4 } from '../../lib/ipv4.js';
 import { describeKey, keyKindOf } from './key-kind.js';
+import { describePurposes, MEMBER_EKU } from './member-purpose.js';
 import { datesProblem, isIssuedBy, parseCert, parseCerts, sha256Hex, type ValidityWindow } from './parsed-cert.js';
 import type { ParsedCert } from './parsed-cert.js';
 import { normaliseSerial } from './trust.js';
@@ -120,6 +121,9 @@ function checkIssuers(path: ParsedCert[]): Failure | null {
 function checkLeaf(leaf: ParsedCert, expectedMemberId: number, trust: PreparedTrust): Failure | null {
   if (leaf.keyUsage === undefined || (leaf.keyUsage & KeyUsageFlags.digitalSignature) === 0) {
     return fail('bad-key-usage', `${leaf.name} lacks KeyUsage digitalSignature`);
+  }
+  if (!(leaf.extendedKeyUsage ?? []).includes(MEMBER_EKU)) {
+    return fail('not-member-certificate', `${leaf.name} is not a cluster member certificate (${describePurposes(leaf.extendedKeyUsage)}; \`shoal pki issue-member\` issues them)`);
   }
   if (keyKindOf(leaf.publicKey) === null) {
     return fail('unsupported-key', `${leaf.name} has a ${describeKey(leaf.publicKey)} key; members need EC P-256/P-384 or RSA 2048..8192`);

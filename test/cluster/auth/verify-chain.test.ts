@@ -6,6 +6,7 @@ import type { ChainResult } from '../../../src/cluster/auth/verify-chain.js';
 import type { CertProblem } from '../../../src/cluster/auth/trust.js';
 import { ShoalError } from '../../../src/lib/errors.js';
 import { parseIpv4 } from '../../../src/lib/ipv4.js';
+import { issueEndpoint } from '../../../src/pki/endpoint.js';
 import { WALL_NOW, issueMember, makeCa, makeIntermediate, standardFixtures, trustOf } from '../../support/pki.js';
 import type { StandardFixtures } from '../../support/pki.js';
 
@@ -174,6 +175,25 @@ describe('verifyMemberChain: problems', () => {
     const direct = await issueMember(leafOnlyRoot, { cn: 'member-5', ip: '198.18.0.5' });
     expect(problemOf(verifyMemberChain(m4.chain, trustOf(leafOnlyRoot), m4.memberId, WALL_NOW))).toBe('bad-key-usage');
     expect(problemOf(verifyMemberChain(direct.chain, trustOf(leafOnlyRoot), direct.memberId, WALL_NOW))).toBe('ok');
+  });
+
+  it('not-member-certificate: a client or server certificate with the IP identity, a member certificate without the mark', async () => {
+    const ip = '198.18.0.20';
+    const id = parseIpv4(ip);
+    const dates = { notBefore: new Date(Date.UTC(2026, 0, 1)), notAfter: new Date(Date.UTC(2030, 0, 1)) };
+    const client = await issueEndpoint(fx.ca, { ...dates, commonName: 'member-20', ipAddresses: [ip], purpose: 'client' });
+    const server = await issueEndpoint(fx.ca, { ...dates, commonName: 'member-20', ipAddresses: [ip], purpose: 'server' });
+    const unmarked = await issueMember(fx.ca, { cn: 'member-20', ip, purpose: 'none' });
+    const clientAuth = await issueMember(fx.ca, { cn: 'member-20', ip, purpose: 'client' });
+    const detail = (r: ChainResult): string => (r.ok ? 'ok' : `${r.problem}: ${r.detail}`);
+    expect(detail(verifyMemberChain(client.chain, fx.trust, id, WALL_NOW))).toBe(
+      'not-member-certificate: member-20 is not a cluster member certificate (ExtendedKeyUsage clientAuth, iKEIntermediate; `shoal pki issue-member` issues them)',
+    );
+    expect(problemOf(verifyMemberChain(server.chain, fx.trust, id, WALL_NOW))).toBe('not-member-certificate');
+    expect(detail(verifyMemberChain(unmarked.chain, fx.trust, id, WALL_NOW))).toMatch(/\(no ExtendedKeyUsage; /);
+    expect(problemOf(verifyMemberChain(clientAuth.chain, fx.trust, id, WALL_NOW))).toBe('not-member-certificate');
+    // The same CA's marked member certificate for that address passes.
+    expect(problemOf(verifyMemberChain((await issueMember(fx.ca, { cn: 'member-20', ip })).chain, fx.trust, id, WALL_NOW))).toBe('ok');
   });
 
   it('not-allowed: a CA-issued member missing from allowedMembers', () => {
