@@ -78,6 +78,7 @@ export const ExitReason = {
   NotMember: 1,
   LostTieBreak: 2,
   ConfigVersion: 3,
+  /** Removed for good (its certificate expired or was revoked): release every unit before asking again. */
   Removed: 4,
 } as const;
 export type ExitReason = (typeof ExitReason)[keyof typeof ExitReason];

@@ -89,14 +89,14 @@ describe('the member giving a unit up', () => {
 
   function fromMaster(message: ControlMessage) {
     const header: Header = { type: message.type, clusterId: 1, sender: MASTER, incarnation: MASTER_INCARNATION, seq: 1, epoch: 1 };
-    return { header, message, peer: null, currentKey: true };
+    return { header, message, peer: null, chain: null, currentKey: true };
   }
 
   function serving(units: readonly UnitEpoch[]) {
     const { ctx, asked } = context();
     const role = new MemberRole(ctx, noSwitch);
     // Entered shortly before, so its next keepalive falls after the grace and nextWakeAt shows the release.
-    role.enter(90, MASTER, MASTER_INCARNATION);
+    role.enter(90, MASTER, MASTER_INCARNATION, null);
     role.tick(90);
     ctx.gain(units);
     for (const u of units) ctx.view.set(u.unit, SELF, u.epoch, UnitState.Owned);
@@ -138,7 +138,7 @@ describe('the member giving a unit up', () => {
     let calls = 0;
     const { ctx, asked } = context((u) => marker(u) + 10_000 * calls++);
     const role = new MemberRole(ctx, noSwitch);
-    role.enter(0, MASTER, MASTER_INCARNATION);
+    role.enter(0, MASTER, MASTER_INCARNATION, null);
     ctx.gain([{ unit: 5, epoch: 3 }]);
     drain(ctx);
     role.onMessage(100, fromMaster(deassign([{ unit: 5, epoch: 3 }])));

@@ -198,6 +198,33 @@ describe('the join check with trust.crl', () => {
     expect(masters).toHaveLength(1);
     expect(masters[0]?.core.ctx.members).toHaveLength(2);
   });
+
+  it('in a simulated cluster: a joined member is removed once its revocation reaches the copied crl.pem, without a restart', async () => {
+    const { trust } = loadCredentials(daemonConfig(1));
+    const sim = new Simulation({ seed: 22, trust });
+    const spec = (i: number): Parameters<Simulation['addMember']>[0] => {
+      const m = members[i - 1];
+      if (!m) throw new Error(`no member ${i}`);
+      return { id: parseIpv4(`198.18.0.${i}`), credentials: { chain: der(m.certFile), privateKey: readPrivateKey(m.keyFile) } };
+    };
+    sim.addMember(spec(1));
+    sim.addMember(spec(3));
+    expect(sim.runUntilTrue(() => converged(sim).ok, 3000)).toBe(true);
+    sim.runFor(2500);
+    const three = sim.nodes.get(parseIpv4('198.18.0.3'));
+    const one = sim.nodes.get(parseIpv4('198.18.0.1'));
+    expect(three?.core.servedUnits().length).toBeGreaterThan(0);
+    await revokeCertificate(caDir, 'member-3', 'key-compromise', new Date(SIM_WALL + 200_000));
+    publish();
+    // The CRL file is looked at once a second at most, and every member's certificate checked once a second.
+    sim.runFor(2500);
+    // Whichever was master: member-1 ends master alone, member-3 refused and serving nothing.
+    expect(three?.role).toBe('refused');
+    expect(three?.core.servedUnits()).toEqual([]);
+    expect(three?.refusal?.detail).toMatch(/^revoked: member-3 \(serial [0-9a-f]+\) is revoked by its CA's CRL/);
+    expect(one?.role).toBe('master');
+    expect(one?.core.ctx.members).toEqual([one?.id]);
+  });
 });
 
 describe('the IKE client check with ipsec.crl', () => {

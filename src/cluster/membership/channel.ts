@@ -46,6 +46,8 @@ export interface Inbound {
   message: ControlMessage;
   /** The verified sender of a signed message. */
   peer: VerifiedPeer | null;
+  /** The certificate chain a signed message carried (copies), so its holder can be checked again later. */
+  chain: Uint8Array[] | null;
   /** For MACed messages: whether the sender used our current cluster key. */
   currentKey: boolean;
 }
@@ -105,6 +107,7 @@ export class ControlChannel {
     if (freshness === 'stale-incarnation') return { ok: false, reason: 'stale-incarnation' };
 
     let peer: VerifiedPeer | null = null;
+    let chain: Uint8Array[] | null = null;
     let currentKey = false;
     if (trailer.kind === 'mac') {
       const key = this.keys.get(header.epoch);
@@ -119,9 +122,20 @@ export class ControlChannel {
         return { ok: false, reason: 'bad-signature' };
       }
       peer = checked.peer;
+      chain = trailer.chain.map((c) => c.slice());
     }
     this.replay.record(header.sender, header.incarnation, header.seq);
-    return { ok: true, inbound: { header, message: copyMessage(frame.message), peer, currentKey } };
+    return { ok: true, inbound: { header, message: copyMessage(frame.message), peer, chain, currentKey } };
+  }
+
+  /**
+   * Checks a chain that verified before against the trust configuration now:
+   * a certificate expires, and a re-read CRL may revoke it, while its holder
+   * stays in the cluster (null = still good).
+   */
+  recheck(chain: Uint8Array[], member: number, wallNow: number): { problem: CertProblem; detail: string } | null {
+    const r = this.verifier.verify(chain, member, wallNow);
+    return r.ok ? null : { problem: r.problem, detail: r.detail };
   }
 }
 

@@ -26,6 +26,12 @@ export interface MembershipTiming {
    * new owner's hold buffer covers every packet the old owner did not serve.
    */
   releaseGraceMs: number;
+  /**
+   * How often the master checks every member's certificate again (and a
+   * member its master's): one that expired or that a re-read CRL revokes is
+   * removed. The daemon's CRL files are re-read at most once a second.
+   */
+  certCheckMs: number;
 }
 
 export const DEFAULT_TIMING: MembershipTiming = {
@@ -38,6 +44,7 @@ export const DEFAULT_TIMING: MembershipTiming = {
   adoptGraceMs: 600,
   retryMs: 500,
   releaseGraceMs: 20,
+  certCheckMs: 1000,
 };
 
 export interface MemberConfig {

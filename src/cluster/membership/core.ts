@@ -295,12 +295,12 @@ export class MemberCore implements RoleSwitch {
     r.enter(now);
   }
 
-  toMember(now: number, master: MemberId, masterIncarnation: number): void {
+  toMember(now: number, master: MemberId, masterIncarnation: number, masterChain: Uint8Array[] | null): void {
     this.ctx.exclusion = null;
     this.masterRole = null;
     const r = new MemberRole(this.ctx, this);
     this.role = r;
-    r.enter(now, master, masterIncarnation);
+    r.enter(now, master, masterIncarnation, masterChain);
     r.tick(now);
   }
 
@@ -315,6 +315,8 @@ export class MemberCore implements RoleSwitch {
 
   toRefused(_now: number): void {
     this.masterRole = null;
+    // Refused for good (a certificate, the allowed list, a veto): a master will give its units to others.
+    this.ctx.lose([...this.ctx.served.keys()]);
     this.role = REFUSED;
     this.ctx.setRole('refused', null);
   }

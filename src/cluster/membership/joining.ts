@@ -77,7 +77,7 @@ export class JoiningRole implements Role {
     return WANTED.has(header.type);
   }
 
-  onMessage(now: number, { header, message }: Inbound): void {
+  onMessage(now: number, { header, message, chain }: Inbound): void {
     switch (message.type) {
       case MessageType.JoinRequest:
         // Its epochs would seed ours if we end up master: a master would refuse this join, so do we.
@@ -90,7 +90,7 @@ export class JoiningRole implements Role {
         this.ctx.noteEpoch(message.maxEpoch);
         return;
       case MessageType.OkToJoin:
-        if (message.target === this.ctx.cfg.self && bytesEqual(message.nonce, this.nonce)) this.accepted(now, header, message);
+        if (message.target === this.ctx.cfg.self && bytesEqual(message.nonce, this.nonce)) this.accepted(now, header, message, chain);
         return;
       case MessageType.JoinNak:
         if (message.target === this.ctx.cfg.self && bytesEqual(message.nonce, this.nonce)) this.refused(now, header, message);
@@ -123,7 +123,7 @@ export class JoiningRole implements Role {
     this.resendAt = now + this.timing.offerTimeoutMs * 1.5;
   }
 
-  private accepted(now: number, master: Header, ok: OkToJoin): void {
+  private accepted(now: number, master: Header, ok: OkToJoin, masterChain: Uint8Array[] | null): void {
     const key = unwrapKey(ok.wrappedKey, this.ctx.cfg.credentials.privateKey);
     if (!key) {
       this.ctx.count('join.bad-key-wrap');
@@ -138,7 +138,7 @@ export class JoiningRole implements Role {
     for (const { unit, epoch } of ok.keep) this.ctx.view.set(unit, this.ctx.cfg.self, epoch, UnitState.Owned);
     this.ctx.setMembers(ok.members);
     this.ctx.heardJoins.clear();
-    this.roles.toMember(now, master.sender, master.incarnation);
+    this.roles.toMember(now, master.sender, master.incarnation, masterChain);
   }
 
   private refused(now: number, master: Header, nak: JoinNak): void {

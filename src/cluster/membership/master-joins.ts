@@ -35,6 +35,8 @@ export interface Admission {
   incarnation: number;
   nonce: Uint8Array;
   peer: VerifiedPeer;
+  /** The chain the request carried: checked again while the member stays (expiry, revocation). */
+  chain: Uint8Array[];
   request: JoinRequest;
 }
 
@@ -54,7 +56,7 @@ export class JoinDesk {
     private readonly admitted: (now: number) => void,
   ) {}
 
-  onRequest(now: number, sender: MemberId, incarnation: number, peer: VerifiedPeer, req: JoinRequest): void {
+  onRequest(now: number, sender: MemberId, incarnation: number, peer: VerifiedPeer, chain: Uint8Array[], req: JoinRequest): void {
     const done = this.answered.get(sender);
     if (done && bytesEqual(done.nonce, req.nonce)) {
       this.ctx.send(now, done.ok, sender);
@@ -80,6 +82,7 @@ export class JoinDesk {
         incarnation,
         nonce: req.nonce,
         peer,
+        chain,
         request: req,
         deadline: now + this.ctx.cfg.timing.approvalTimeoutMs,
       });

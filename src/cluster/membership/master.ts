@@ -34,6 +34,8 @@ interface MemberRecord {
   id: MemberId;
   incarnation: number;
   peer: VerifiedPeer | null;
+  /** Its certificate chain from the join, checked again every certCheckMs. */
+  chain: Uint8Array[] | null;
   lastHeard: number;
   /** A previous member we wait for after a master change; it has not rejoined yet. */
   awaiting: boolean;
@@ -60,6 +62,7 @@ export class MasterRole implements Role {
   private nextKeepaliveAt = 0;
   private nextAnnounceAt = 0;
   private nextRebalanceAt = 0;
+  private nextCertCheckAt = 0;
   private graceUntil = 0;
   private readonly loss = new LossMonitor();
   /**
@@ -143,6 +146,7 @@ export class MasterRole implements Role {
     this.nextAnnounceAt = now;
     this.nextKeepaliveAt = now;
     this.nextRebalanceAt = now + this.timing.rebalanceMs;
+    this.nextCertCheckAt = now + this.timing.certCheckMs;
     this.units.assignUnassigned(now);
   }
 
@@ -152,19 +156,19 @@ export class MasterRole implements Role {
     return e;
   }
 
-  private record(id: MemberId, incarnation: number, peer: VerifiedPeer | null, now: number, awaiting: boolean): MemberRecord {
-    return { id, incarnation, peer, lastHeard: now, awaiting, lastNudge: -Infinity, keyResendAt: Infinity };
+  private record(id: MemberId, incarnation: number, peer: VerifiedPeer | null, now: number, awaiting: boolean, chain: Uint8Array[] | null = null): MemberRecord {
+    return { id, incarnation, peer, chain, lastHeard: now, awaiting, lastNudge: -Infinity, keyResendAt: Infinity };
   }
 
   wants(header: Header): boolean {
     return WANTED.has(header.type);
   }
 
-  onMessage(now: number, { header, message, peer, currentKey }: Inbound): void {
+  onMessage(now: number, { header, message, peer, chain, currentKey }: Inbound): void {
     const sender = header.sender;
     switch (message.type) {
       case MessageType.JoinRequest:
-        if (peer) this.joins.onRequest(now, sender, header.incarnation, peer, message);
+        if (peer && chain) this.joins.onRequest(now, sender, header.incarnation, peer, chain, message);
         return;
       case MessageType.ClientKeepalive:
         return this.clientKeepalive(now, sender, header.incarnation, currentKey, message);
@@ -267,7 +271,7 @@ export class MasterRole implements Role {
     this.units.startAbove(a.request.maxEpoch);
     const holders = new Set([...this.records.values()].filter((r) => r.id !== a.member).map((r) => r.id));
     const keep = this.units.adopt(a.member, a.request.served, holders);
-    this.records.set(a.member, this.record(a.member, a.incarnation, a.peer, now, false));
+    this.records.set(a.member, this.record(a.member, a.incarnation, a.peer, now, false, a.chain));
     if (old && !old.awaiting && old.incarnation !== a.incarnation) this.ctx.log('info', 'member-restarted', { member: a.member });
     this.ctx.setMembers([...this.records.keys()]);
     this.ctx.log('info', 'member-joined', { member: a.member, kept: keep.length });
@@ -309,6 +313,27 @@ export class MasterRole implements Role {
     // The new key first: every order that follows goes out under it, never under one the removed members hold.
     this.rotateKey(now);
     if (releaseAt <= now) this.units.membersRemoved(now, gone.map((g) => g.id));
+  }
+
+  /**
+   * A member's certificate expires, or a re-read CRL revokes it, while it
+   * stays joined: it is ordered out (signed EXIT_CLUSTER, reason Removed: it
+   * lets go of every unit), removed, and the key rotated, so from then on
+   * nothing it sends under a cluster key is taken, and its next join is
+   * refused with the certificate's problem. Its units move on after the
+   * release grace, as for a member ordered out for its config version.
+   */
+  private checkCertificates(now: number): void {
+    const gone: { id: MemberId; why: string }[] = [];
+    for (const r of this.records.values()) {
+      if (r.id === this.self || r.awaiting || !r.chain) continue;
+      const bad = this.ctx.channel.recheck(r.chain, r.id, this.ctx.wall(now));
+      if (!bad) continue;
+      this.ctx.count('master.certificate-evicted');
+      this.ctx.send(now, { type: MessageType.ExitCluster, target: r.id, reason: ExitReason.Removed }, r.id);
+      gone.push({ id: r.id, why: `certificate ${bad.problem}: ${bad.detail}` });
+    }
+    this.removeAll(now, gone, now + this.timing.releaseGraceMs);
   }
 
   private releaseLeavers(now: number): void {
@@ -369,6 +394,10 @@ export class MasterRole implements Role {
       .filter((r) => r.id !== this.self && (r.awaiting ? now >= this.graceUntil : now > r.lastHeard + timeout))
       .map((r) => ({ id: r.id, why: r.awaiting ? 'did not rejoin the new master' : 'watchdog expired' }));
     this.removeAll(now, expired);
+    if (now >= this.nextCertCheckAt) {
+      this.nextCertCheckAt = now + this.timing.certCheckMs;
+      this.checkCertificates(now);
+    }
     this.joins.tick(now);
     this.resendKeys(now);
     this.releaseLeavers(now);
@@ -398,7 +427,7 @@ export class MasterRole implements Role {
 
   nextWakeAt(): number {
     const timeout = watchdogTimeout(this.timing.watchdogMs, this.ctx.n);
-    let t = Math.min(this.nextKeepaliveAt, this.nextAnnounceAt, this.nextRebalanceAt, this.joins.nextWakeAt(), this.units.nextReleaseAt());
+    let t = Math.min(this.nextKeepaliveAt, this.nextAnnounceAt, this.nextRebalanceAt, this.nextCertCheckAt, this.joins.nextWakeAt(), this.units.nextReleaseAt());
     for (const at of this.leaving.values()) t = Math.min(t, at);
     for (const r of this.records.values()) t = Math.min(t, r.keyResendAt);
     for (const r of this.records.values()) {

@@ -16,6 +16,7 @@ import { bytesEqual } from '../../lib/bytes.js';
 import { watchdogTimeout } from '../keepalive.js';
 import {
   AckKind,
+  ExitReason,
   MessageType,
   UnitState,
   type Header,
@@ -56,6 +57,8 @@ export class MemberRole implements Role {
   private lastHeard = 0;
   private nextKeepaliveAt = 0;
   private lastTableRequestAt = -Infinity;
+  private masterChain: Uint8Array[] | null = null;
+  private nextCertCheckAt = Infinity;
   /**
    * De-assigned units still in their grace. Forgotten with this role: a member
    * that rejoins before letting go still serves them, as if the de-assign had
@@ -74,9 +77,11 @@ export class MemberRole implements Role {
     return this.ctx.cfg.timing.watchdogMs;
   }
 
-  enter(now: number, master: number, masterIncarnation: number): void {
+  enter(now: number, master: number, masterIncarnation: number, masterChain: Uint8Array[] | null): void {
     this.master = master;
     this.masterIncarnation = masterIncarnation;
+    this.masterChain = masterChain;
+    this.nextCertCheckAt = now + this.ctx.cfg.timing.certCheckMs;
     this.lastHeard = now;
     this.nextKeepaliveAt = now;
     this.ctx.setRole('member', master);
@@ -123,6 +128,11 @@ export class MemberRole implements Role {
       case MessageType.ExitCluster:
         if (message.target === 0 || message.target === this.ctx.cfg.self) {
           this.ctx.outbox.push({ kind: 'exit', reason: message.reason });
+          // Removed for good (its certificate): its units move on after the grace, so stop serving them now.
+          if (message.reason === ExitReason.Removed) {
+            this.releasing.clear();
+            this.ctx.lose([...this.ctx.served.keys()]);
+          }
           this.roles.toJoining(now, `exit requested (reason ${message.reason})`);
         }
         return;
@@ -265,6 +275,18 @@ export class MemberRole implements Role {
 
   tick(now: number): void {
     this.release(now);
+    if (now >= this.nextCertCheckAt) {
+      this.nextCertCheckAt = now + this.ctx.cfg.timing.certCheckMs;
+      // A master whose certificate expired or was revoked is followed no longer (its signed messages
+      // are refused already); joining again finds a master we can trust, or makes one.
+      const bad = this.masterChain ? this.ctx.channel.recheck(this.masterChain, this.master, this.ctx.wall(now)) : null;
+      if (bad) {
+        this.ctx.count('member.master-certificate');
+        this.ctx.log('warn', 'master-certificate-invalid', { master: this.master, problem: bad.problem, detail: bad.detail });
+        this.roles.toJoining(now, `the master's certificate: ${bad.problem}`);
+        return;
+      }
+    }
     if (now > this.lastHeard + watchdogTimeout(this.window, this.ctx.n)) {
       this.ctx.count('member.master-watchdog');
       this.roles.toJoining(now, 'master watchdog expired');
@@ -283,7 +305,7 @@ export class MemberRole implements Role {
   }
 
   nextWakeAt(): number {
-    let t = Math.min(this.nextKeepaliveAt, this.lastHeard + watchdogTimeout(this.window, this.ctx.n) + 0.001);
+    let t = Math.min(this.nextKeepaliveAt, this.nextCertCheckAt, this.lastHeard + watchdogTimeout(this.window, this.ctx.n) + 0.001);
     for (const r of this.releasing.values()) t = Math.min(t, r.at);
     return t;
   }

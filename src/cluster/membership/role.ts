@@ -16,7 +16,8 @@ export interface Role {
 /** How a role hands control to the next one. */
 export interface RoleSwitch {
   toJoining(now: number, why: string): void;
-  toMember(now: number, master: number, masterIncarnation: number): void;
+  /** `masterChain`: the certificate chain the master's OK_TO_JOIN carried, checked again while we follow it. */
+  toMember(now: number, master: number, masterIncarnation: number, masterChain: Uint8Array[] | null): void;
   toMaster(now: number): void;
   toRefused(now: number): void;
   /** Out of the cluster for our config version: release every unit and wait (excluded.ts). */
