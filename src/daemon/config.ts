@@ -21,7 +21,8 @@
  * Without "outer" the member runs the control plane only; without "inner" it
  * serves the outer cluster address but routes nothing. The inner side uses the
  * outer side's delivery mode; its gateway and routes are optional.
- * Relative paths are relative to the configuration file.
+ * Relative paths are relative to the configuration file. In forwarding mode
+ * the interconnect also uses port + 1, for forwarded packets only.
  */
 import { createHash } from 'node:crypto';
 import { parseIpsecSection, type IpsecFileConfig } from '../apps/ipsec/config-file.js';
@@ -213,7 +214,8 @@ export function parseDaemonConfig(raw: unknown, resolvePath: (p: string) => stri
     revokedSerials,
     crlPaths: (strings(trust, 'crl', 'trust', true) ?? []).map(resolvePath),
     group,
-    port: int(ic, 'port', 'interconnect', 1, 65535, DEFAULT_CONTROL_PORT),
+    // Forwarding mode carries forwarded packets on port + 1 (daemon.ts): keep room for it.
+    port: int(ic, 'port', 'interconnect', 1, 65534, DEFAULT_CONTROL_PORT),
     adminSocket: resolvePath(str(admin, 'socket', 'admin', DEFAULT_ADMIN_SOCKET)),
     logLevel: level as LogLevel,
     timing: t,

@@ -3,7 +3,7 @@
  * resources and wires them into the cores.
  *
  *   config file ─► DaemonConfig ─► credentials ─► MemberCore
- *   UDP multicast transport ─┐
+ *   UDP multicast transport ─┐  (+ a unicast data socket on port + 1 in forwarding mode)
  *   system clock + timers ───┼─► MemberRunner ─► AppHost(apps)
  *   admin socket ◄───────────┘   (admin-handler.ts: views, leave/join, tunnel kill)
  *   metrics endpoint (config "metrics") ◄── the same views as Prometheus text
@@ -154,6 +154,19 @@ export async function startDaemonWith(config: DaemonConfig, log?: Logger, apps?:
     wallOffset,
   );
   const transport = await UdpControlTransport.open({ address: config.memberAddress, group: config.group, port: config.port });
+  // Forwarded packets get a socket of their own: in one queue with keepalives, a flood of them delayed
+  // the keepalives past the watchdog (or overflowed the queue), and members were removed.
+  let data: UdpControlTransport | undefined;
+  try {
+    if (config.outer?.mode === 'forwarding') data = await UdpControlTransport.open({ address: config.memberAddress, group: config.group, port: config.port + 1, multicast: false });
+  } catch (e) {
+    await transport.close();
+    throw e;
+  }
+  const closeTransports = async (): Promise<void> => {
+    await transport.close();
+    await data?.close();
+  };
   // The tunnel handler exists before the runner: its application hooks are wired into the runner's app host.
   let replication: ReplicationDriver | null = null;
   let ipsecApp: IpsecApp | null = null;
@@ -161,7 +174,7 @@ export async function startDaemonWith(config: DaemonConfig, log?: Logger, apps?:
     try {
       ipsec = makeIpsecHandler(config, logger, cryptoRandom, () => systemClock.wallNow());
     } catch (e) {
-      await transport.close();
+      await closeTransports();
       throw e;
     }
     ipsecApp = new IpsecApp(ipsec, { records: (app, unit) => replication?.replicator.records(app, unit) ?? [] }, () => systemClock.now(), (event, fields) =>
@@ -170,7 +183,7 @@ export async function startDaemonWith(config: DaemonConfig, log?: Logger, apps?:
   }
   const demo = new DemoApp({ maxEvents: 100, log: (e) => logger.log('info', `demo.${e.kind}`, demoFields(e)) });
   const host = new AppHost(apps ?? (ipsecApp ? [demo, ipsecApp] : [demo]));
-  const runner = new MemberRunner(core, { transport, clock: systemClock, timers: systemTimers, apps: host, log: logger });
+  const runner = new MemberRunner(core, { transport, ...(data ? { data } : {}), clock: systemClock, timers: systemTimers, apps: host, log: logger });
   const repl = new ReplicationDriver(core, runner, systemClock, systemTimers, logger, (unit) => ipsecApp?.exportOwned(unit) ?? []);
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
@@ -196,7 +209,7 @@ export async function startDaemonWith(config: DaemonConfig, log?: Logger, apps?:
     try {
       dataPlane = openDataPlane(config, core, logger);
     } catch (e) {
-      await transport.close();
+      await closeTransports();
       throw e;
     }
     const dp = dataPlane;
@@ -241,7 +254,7 @@ export async function startDaemonWith(config: DaemonConfig, log?: Logger, apps?:
     }
   } catch (e) {
     dataPlane?.stop();
-    await transport.close();
+    await closeTransports();
     throw e;
   }
   dataPlane?.start();

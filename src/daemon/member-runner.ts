@@ -2,7 +2,8 @@
  * Drives one MemberCore with real (or test) ports:
  *
  *   transport datagram ─► core.handleDatagram ─┐
- *   timer at core.nextWakeAt() ─► core.tick ───┼─► actions ─► transport.send
+ *   data datagram ──────► core.handleDatagram ─┤               ┌► data.send (ForwardedPacket)
+ *   timer at core.nextWakeAt() ─► core.tick ───┼─► actions ─► send ─┴► transport.send (the rest)
  *   application verdicts ─► core.approvalResult ┘            ├► AppHost hooks
  *                                                            ├► listeners (data plane: units, ARP)
  *                                                            └► logger
@@ -16,6 +17,7 @@
 import type { AppHost } from '../apps/app-host.js';
 import type { Action } from '../cluster/membership/actions.js';
 import type { MemberCore } from '../cluster/membership/core.js';
+import { MessageType } from '../cluster/messages.js';
 import { EntryGuard } from '../lib/guard.js';
 import { formatIpv4 } from '../lib/ipv4.js';
 import type { Clock } from '../lib/clock.js';
@@ -25,6 +27,12 @@ import type { Timers } from '../ports/timers.js';
 
 export interface RunnerPorts {
   transport: ControlTransport;
+  /**
+   * Forwarding mode: the interconnect socket for forwarded packets only, so
+   * a flood of them never queues in front of keepalives and elections in the
+   * control socket (nor overflows it).
+   */
+  data?: ControlTransport;
   clock: Clock;
   timers: Timers;
   apps: AppHost;
@@ -55,6 +63,7 @@ export class MemberRunner {
 
   start(): void {
     this.ports.transport.onDatagram((bytes) => this.enter('datagram', () => this.core.handleDatagram(this.ports.clock.now(), bytes)));
+    this.ports.data?.onDatagram((bytes) => this.enter('data', () => this.core.handleDatagram(this.ports.clock.now(), bytes)));
     this.apply(this.core.start(this.ports.clock.now()));
   }
 
@@ -74,6 +83,7 @@ export class MemberRunner {
     this.stopped = true;
     this.cancelTimer?.();
     await this.ports.transport.close();
+    await this.ports.data?.close();
   }
 
   private apply(actions: Action[]): void {
@@ -88,7 +98,8 @@ export class MemberRunner {
   private act(a: Action): void {
     switch (a.kind) {
       case 'send':
-        this.ports.transport.send(a.bytes, a.to);
+        if (this.ports.data && a.message.type === MessageType.ForwardedPacket) this.ports.data.send(a.bytes, a.to);
+        else this.ports.transport.send(a.bytes, a.to);
         break;
       case 'approve-join':
         this.approve(a.requestId, a);

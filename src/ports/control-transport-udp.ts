@@ -3,6 +3,10 @@
  * port, joined to the group on the interconnect address, TTL 1 so control
  * traffic never leaves the LAN, multicast loopback off so a member does not
  * hear itself. Unicast goes to the member's interconnect address (its id).
+ *
+ * The daemon opens a second, unicast-only one (`multicast: false`, bound to
+ * the interconnect address) for forwarded packets: a flood of them must not
+ * queue in front of, or overflow onto, keepalives and elections.
  */
 import dgram from 'node:dgram';
 import { ShoalError } from '../lib/errors.js';
@@ -17,6 +21,8 @@ export interface UdpTransportOptions {
   address: string;
   group: string;
   port: number;
+  /** Join the group (default). Without it the socket hears unicast to `address` only. */
+  multicast?: boolean;
 }
 
 export class UdpControlTransport implements ControlTransport {
@@ -43,21 +49,25 @@ export class UdpControlTransport implements ControlTransport {
   }
 
   static async open(options: UdpTransportOptions): Promise<UdpControlTransport> {
-    // Forwarding mode carries the cluster's packets over this socket in bursts: a deep receive queue
-    // (the kernel caps it at net.core.rmem_max) keeps a busy event loop from losing them.
+    // The data socket carries forwarded packets in bursts: a deep receive queue (the kernel caps
+    // it at net.core.rmem_max) keeps a busy event loop from losing them.
     const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
-        socket.bind(options.port, () => {
+        const done = (): void => {
           socket.off('error', reject);
           resolve();
-        });
+        };
+        if (options.multicast === false) socket.bind(options.port, options.address, done);
+        else socket.bind(options.port, done);
       });
-      socket.addMembership(options.group, options.address);
-      socket.setMulticastInterface(options.address);
-      socket.setMulticastTTL(1);
-      socket.setMulticastLoopback(false);
+      if (options.multicast !== false) {
+        socket.addMembership(options.group, options.address);
+        socket.setMulticastInterface(options.address);
+        socket.setMulticastTTL(1);
+        socket.setMulticastLoopback(false);
+      }
     } catch (e) {
       socket.close();
       throw new ShoalError(

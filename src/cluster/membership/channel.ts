@@ -21,7 +21,7 @@ import {
   encodeSignedFrame,
   encodeSignedPart,
 } from '../control-codec.js';
-import { AUTH_OF_TYPE, type ControlMessage, type Frame, type Header } from '../messages.js';
+import { AUTH_OF_TYPE, MessageType, type ControlMessage, type Frame, type Header } from '../messages.js';
 import type { MemberConfig } from './config.js';
 
 export type DropReason =
@@ -60,6 +60,14 @@ export class ControlChannel {
   readonly keys = new KeyRing();
   private seq = 0;
   private readonly replay = new ReplayGuard();
+  /**
+   * Forwarded packets count in a sequence space of their own: they travel on
+   * a socket of their own (so a flood of them cannot delay keepalives), and
+   * reordering against control messages must not push either outside the
+   * other's replay window.
+   */
+  private dataSeq = 0;
+  private readonly dataReplay = new ReplayGuard();
   private readonly verifier: ChainVerifier;
 
   constructor(private readonly cfg: MemberConfig) {
@@ -73,13 +81,15 @@ export class ControlChannel {
    */
   seal(message: ControlMessage, wallNow: number): Uint8Array {
     const current: ClusterKey | null = this.keys.current ?? null;
-    this.seq = (this.seq + 1) >>> 0;
+    const data = message.type === MessageType.ForwardedPacket;
+    if (data) this.dataSeq = (this.dataSeq + 1) >>> 0;
+    else this.seq = (this.seq + 1) >>> 0;
     const header: Header = {
       type: message.type,
       clusterId: this.cfg.clusterId,
       sender: this.cfg.self,
       incarnation: this.cfg.incarnation,
-      seq: this.seq,
+      seq: data ? this.dataSeq : this.seq,
       epoch: current?.epoch ?? 0,
     };
     const headerAndBody = encodeHeaderAndBody(header, message);
@@ -102,7 +112,8 @@ export class ControlChannel {
 
   authenticate(frame: Frame, wallNow: number): Opened {
     const { header, trailer } = frame;
-    const freshness = this.replay.check(header.sender, header.incarnation, header.seq, trailer.kind === 'signed');
+    const replay = header.type === MessageType.ForwardedPacket ? this.dataReplay : this.replay;
+    const freshness = replay.check(header.sender, header.incarnation, header.seq, trailer.kind === 'signed');
     if (freshness === 'replayed') return { ok: false, reason: 'replayed' };
     if (freshness === 'stale-incarnation') return { ok: false, reason: 'stale-incarnation' };
 
@@ -124,7 +135,7 @@ export class ControlChannel {
       peer = checked.peer;
       chain = trailer.chain.map((c) => c.slice());
     }
-    this.replay.record(header.sender, header.incarnation, header.seq);
+    replay.record(header.sender, header.incarnation, header.seq);
     return { ok: true, inbound: { header, message: copyMessage(frame.message), peer, chain, currentKey } };
   }
 
