@@ -1,6 +1,7 @@
 /**
  * Cut and heal the lab's interconnect with nftables, inside the member
- * namespaces: a cut member drops UDP to and from the control port on ic0, so
+ * namespaces: a cut member drops UDP to and from the control port and the
+ * data port beside it (forwarded packets, port + 1) on ic0, so
  * it hears no other member and elects itself master; healing removes the
  * table and the masters meet again. The rules live in one table of their own
  * (shoal_lab_partition), so healing never touches anything else.
@@ -15,7 +16,8 @@ const PARTITION_TABLE = 'shoal_lab_partition';
 /** The ruleset that cuts a member off the interconnect (replacing any earlier cut). */
 export function partitionRules(): string {
   const ic = MEMBER_DEVICES.interconnect;
-  const port = CLUSTER.controlPort;
+  // The control port and, beside it, the forwarded packets' data port (src/daemon/daemon.ts).
+  const port = `${CLUSTER.controlPort}-${CLUSTER.controlPort + 1}`;
   return [
     // Replace any earlier cut: make sure the table exists, drop it, then write it whole.
     `table ip ${PARTITION_TABLE}`,
