@@ -1,7 +1,7 @@
 /**
  * Control traffic on the lab's interconnect, real daemons on a real (veth)
  * wire: bytes and packets per second in steady state (cluster formed, loads
- * even, no data traffic) for 3 and 8 members, and over the first seconds
+ * even, no data traffic) for 3, 8 and 16 members, and over the first seconds
  * after a non-master member is SIGKILLed (root needed).
  *
  *   members ─ic0═c-m<i>─ sw/ic bridge      counters of the switch ends, `ip -s -j link` in sw:
@@ -15,10 +15,10 @@
  * preamble or FCS. The interconnect carries nothing but the cluster's control
  * protocol (plus the odd ARP between members), so no filtering is needed.
  *
- * One lab for the whole bench: 3 members measured, then grown to 8 (lab grow,
- * the members' own certificates) and measured again.
+ * One lab for the whole bench: 3 members measured, then grown to 8 and to 16
+ * (lab grow, the members' own certificates) and measured again.
  *
- * Usage: node dist/bench/control-traffic.js [--seconds 10] [--mode unicast|multicast]
+ * Usage: node dist/bench/control-traffic.js [--seconds 10] [--mode unicast|multicast] [--sizes 3,8,16]
  */
 import { DEFAULT_LAB_MODE, type LabMode } from '../src/lab/members.js';
 import { SWITCH_BRIDGES } from '../src/lab/plan.js';
@@ -36,7 +36,7 @@ export interface ControlTrafficOptions {
   sizes: number[];
 }
 
-export const CONTROL_TRAFFIC_DEFAULTS: ControlTrafficOptions = { seconds: 10, settleMs: 2000, mode: DEFAULT_LAB_MODE, sizes: [3, 8] };
+export const CONTROL_TRAFFIC_DEFAULTS: ControlTrafficOptions = { seconds: 10, settleMs: 2000, mode: DEFAULT_LAB_MODE, sizes: [3, 8, 16] };
 
 /** One switch port's counters. */
 interface PortCounters {
@@ -164,7 +164,8 @@ export async function run(options: Partial<ControlTrafficOptions> = {}): Promise
 if (import.meta.url === `file://${process.argv[1]}`) {
   const argv = process.argv.slice(2);
   const t0 = wallNow();
-  const results = await run({ seconds: Number(flagValue(argv, '--seconds') ?? CONTROL_TRAFFIC_DEFAULTS.seconds), mode: modeFrom(argv, CONTROL_TRAFFIC_DEFAULTS.mode) });
+  const sizes = flagValue(argv, '--sizes')?.split(',').map(Number) ?? CONTROL_TRAFFIC_DEFAULTS.sizes;
+  const results = await run({ seconds: Number(flagValue(argv, '--seconds') ?? CONTROL_TRAFFIC_DEFAULTS.seconds), mode: modeFrom(argv, CONTROL_TRAFFIC_DEFAULTS.mode), sizes });
   for (const r of results) console.log(formatResult(r));
   console.log(`control traffic: ${((wallNow() - t0) / 1000).toFixed(0)} s; wrote ${saveResults(results)}`);
 }

@@ -22,7 +22,7 @@
  * got one. All times are wall-clock ms of the one machine, taken by different
  * processes.
  *
- * Usage: node dist/bench/failover.js [--runs 20] [--mode unicast|multicast] [--flows 50] [--interval-ms 5]
+ * Usage: node dist/bench/failover.js [--runs 20] [--mode unicast|multicast] [--members 3] [--flows 50] [--interval-ms 5]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -340,6 +340,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const t0 = wallNow();
   const results = await run({
     runs: num('--runs', FAILOVER_DEFAULTS.runs),
+    members: num('--members', FAILOVER_DEFAULTS.members),
     mode: modeFrom(argv, FAILOVER_DEFAULTS.mode),
     flows: num('--flows', FAILOVER_DEFAULTS.flows),
     intervalMs: num('--interval-ms', FAILOVER_DEFAULTS.intervalMs),

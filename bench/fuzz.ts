@@ -6,7 +6,7 @@
  * target and exits 1 if any target had a finding, with the input in hex.
  * `npm test` runs a short pass of the same targets (test/fuzz/).
  *
- * Usage: npm run fuzz -- [--inputs 1000000] [--seed 1] [--target <part of a name>]
+ * Usage: npm run fuzz -- [--inputs 1000000] [--seed 1] [--target <regular expression over the names>]
  */
 import { cpus, loadavg } from 'node:os';
 import { allTargets, fuzzTarget } from '../test/support/fuzz/run.js';
@@ -20,10 +20,11 @@ const inputs = Number(flag('--inputs') ?? 1_000_000);
 const seed = Number(flag('--seed') ?? 1);
 const only = flag('--target');
 if (!Number.isInteger(inputs) || inputs < 0 || !Number.isInteger(seed)) {
-  console.error('usage: npm run fuzz -- [--inputs N] [--seed S] [--target NAME]');
+  console.error('usage: npm run fuzz -- [--inputs N] [--seed S] [--target REGEXP]');
   process.exit(2);
 }
-const targets = allTargets().filter((t) => only === undefined || t.name.includes(only));
+const pattern = only === undefined ? null : new RegExp(only);
+const targets = allTargets().filter((t) => pattern === null || pattern.test(t.name));
 console.log(`fuzz: ${targets.length} targets × ${inputs.toLocaleString('en')} inputs, seed ${seed}; ${cpus()[0]?.model ?? '?'}, load ${loadavg()[0]?.toFixed(2)}`);
 const t0 = performance.now();
 let findings = 0;
