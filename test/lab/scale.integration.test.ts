@@ -11,8 +11,8 @@
  * Restoration is measured from t0 (taken just before the four signals go out)
  * to the last `demo.gained` line a survivor logged on the way to convergence:
  * the instant its core took the last orphaned unit, in the daemon's own wall
- * clock. Those lines must add up to at least the units the dead served (a
- * survivor's log is the survivors' own report, not the test's poll), and the
+ * clock, when those lines add up to at least the units the dead served; else
+ * to the first poll that found the cluster converged (an upper bound). The
  * converged poll must show every unit served by exactly one survivor.
  * Runs as root (CI does); a missing privilege or tool fails, never skips.
  */
@@ -28,6 +28,10 @@ const KILLED = 4;
 const RESTORE_WITHIN_MS = 1000;
 /** 16 daemons starting at once on two loaded cores take a while to load and form. */
 const FORM_TIMEOUT_MS = 150_000;
+/** Time for the daemons' last log lines to be written (they carry their own time stamps). */
+const LOG_FLUSH_MS = 1000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe(`${MEMBERS} member daemons, ${KILLED} SIGKILLed at once (real namespaces, as root)`, () => {
   const c = new LabCluster('sc', 'unicast');
@@ -51,6 +55,9 @@ describe(`${MEMBERS} member daemons, ${KILLED} SIGKILLed at once (real namespace
   });
 
   it(`every unit is owned again within ${RESTORE_WITHIN_MS} ms, as the survivors report it`, async () => {
+    // Log offsets first, then the last settled poll: no unit can change hands unlogged between that poll and the kill.
+    const offsets = new Map<number, number>();
+    for (let m = 1; m <= MEMBERS; m++) offsets.set(m, await fileSize(c.members.files(c.name, m).log));
     const before = await c.settled(MEMBERS, 2000);
     const master = memberNumber(before.masters[0] ?? '');
     // The highest-numbered non-masters: which ones does not matter to the cluster, only that the master survives.
@@ -60,12 +67,12 @@ describe(`${MEMBERS} member daemons, ${KILLED} SIGKILLed at once (real namespace
       .slice(-KILLED);
     const orphans = before.observations.filter((o) => victims.includes(o.member)).reduce((n, o) => n + (o.units?.served.length ?? 0), 0);
     const survivors = before.observations.map((o) => o.member).filter((m) => !victims.includes(m));
-    const offsets = new Map<number, number>();
-    for (const m of survivors) offsets.set(m, await fileSize(c.members.files(c.name, m).log));
 
     const t0 = wallNow();
     await Promise.all(victims.map((m) => c.members.kill(c.name, m, 'SIGKILL'))); // each signal goes out before the first await
     const converged: ClusterView = await c.converged(MEMBERS - KILLED, 20_000);
+    // A daemon's log lines reach its file a little after it stamps them: read once they all have.
+    await sleep(LOG_FLUSH_MS);
 
     const gained: { member: number; line: LogLine }[] = [];
     for (const m of survivors) {
@@ -86,7 +93,10 @@ describe(`${MEMBERS} member daemons, ${KILLED} SIGKILLed at once (real namespace
     );
     expect(converged.table.unserved).toEqual([]);
     expect(converged.table.shared).toEqual([]);
-    expect(units).toBeGreaterThanOrEqual(orphans);
-    expect(last - t0).toBeLessThan(RESTORE_WITHIN_MS);
+    // Should the logs not account for every orphan, the converged poll (also the survivors' own report,
+    // through their admin sockets, only coarser) is the instant: never earlier than the truth.
+    const restoredAt = units >= orphans ? last : converged.at;
+    console.log(`restored ${(restoredAt - t0).toFixed(0)} ms after the kill, by ${units >= orphans ? 'the logs' : 'the converged poll'}`);
+    expect(restoredAt - t0).toBeLessThan(RESTORE_WITHIN_MS);
   });
 });
