@@ -18,6 +18,7 @@ import { MessageType, NakReason, type JoinRequest, type OkToJoin } from '../mess
 import { isSaneEpoch, MAX_EPOCH, type MemberId } from '../types.js';
 import type { MembershipContext } from './context.js';
 import { exclusionReason } from './excluded.js';
+import { NakLimiter } from './nak-limit.js';
 
 /**
  * Why a join's epochs cannot be taken (null when they can): a master starts
@@ -49,6 +50,7 @@ export class JoinDesk {
   private readonly pending = new Map<MemberId, PendingJoin>();
   private readonly answered = new Map<MemberId, { nonce: Uint8Array; ok: OkToJoin }>();
   private nextRequestId = 1;
+  private readonly nakLimit = new NakLimiter();
 
   constructor(
     private readonly ctx: MembershipContext,
@@ -140,6 +142,10 @@ export class JoinDesk {
   }
 
   private nak(now: number, target: MemberId, nonce: Uint8Array, reason: NakReason, detail: string): void {
+    if (!this.nakLimit.allow(now, target)) {
+      this.ctx.count('master.nak-suppressed');
+      return;
+    }
     if (reason !== NakReason.InProgress) this.ctx.log('info', 'join-nak', { target, reason, detail });
     this.ctx.send(now, { type: MessageType.JoinNak, target, nonce, reason, detail, configVersion: this.ctx.configVersion }, target);
   }
