@@ -67,11 +67,27 @@ export class ControlChannel {
    * other's replay window.
    */
   private dataSeq = 0;
+  /**
+   * The incarnation forwarded packets carry. The u32 seq runs out after 2^32
+   * of them (hours at forwarding-mode rates), and a wrapped seq is "replayed"
+   * to every receiver for the rest of the incarnation; so the data space
+   * starts a new incarnation (one above) instead of wrapping. Only the data
+   * replay window looks at it: forwarded packets are taken in every role, so
+   * no role logic reads it as a restart. A real restart's incarnation (its
+   * boot time in ms) stays above: one step per 2^32 packets never catches up.
+   */
+  private dataIncarnation: number;
   private readonly dataReplay = new ReplayGuard();
   private readonly verifier: ChainVerifier;
 
   constructor(private readonly cfg: MemberConfig) {
     this.verifier = ChainVerifier.shared(cfg.trust);
+    this.dataIncarnation = cfg.incarnation;
+  }
+
+  /** Tests only: move the forwarded-packet counter to `seq`, to reach its end without sending 2^32 packets. */
+  setDataSeqForTest(seq: number): void {
+    this.dataSeq = seq;
   }
 
   /**
@@ -82,13 +98,17 @@ export class ControlChannel {
   seal(message: ControlMessage, wallNow: number): Uint8Array {
     const current: ClusterKey | null = this.keys.current ?? null;
     const data = message.type === MessageType.ForwardedPacket;
-    if (data) this.dataSeq = (this.dataSeq + 1) >>> 0;
+    if (data && this.dataSeq >= 0xffff_ffff) {
+      this.dataIncarnation += 1;
+      this.dataSeq = 0;
+    }
+    if (data) this.dataSeq += 1;
     else this.seq = (this.seq + 1) >>> 0;
     const header: Header = {
       type: message.type,
       clusterId: this.cfg.clusterId,
       sender: this.cfg.self,
-      incarnation: this.cfg.incarnation,
+      incarnation: data ? this.dataIncarnation : this.cfg.incarnation,
       seq: data ? this.dataSeq : this.seq,
       epoch: current?.epoch ?? 0,
     };
