@@ -16,6 +16,8 @@ export interface SimMemberSpec {
   demo?: DemoAppOptions;
   /** Simulated time the applications take to answer approveJoin. */
   approvalLatencyMs?: number;
+  /** The incarnation it boots with; default the wall clock's ms (a lower one stands for a clock set back). */
+  incarnation?: number;
   /** Stands for the data plane's hand-over marker query (MemberConfig.handoffMarker). */
   handoffMarker?: (unit: UnitId) => number;
 }

@@ -88,7 +88,7 @@ export class Simulation {
   }
 
   private boot(spec: SimMemberSpec): void {
-    const incarnation = Math.floor(this.clock.wallNow());
+    const incarnation = spec.incarnation ?? Math.floor(this.clock.wallNow());
     const core = new MemberCore(this.config(spec, incarnation), this.rng.fork(), this.clock.wallNow() - this.now);
     const node = SimNode.create(spec, core, incarnation);
     this.nodes.set(spec.id, node);

@@ -121,6 +121,20 @@ export class ControlChannel {
     return encodeSignedFrame(signedPart, signBytes(this.cfg.credentials.privateKey, signedPart));
   }
 
+  /**
+   * Forget a sender's replay windows: it left the member list. Its next
+   * message starts a window under whatever incarnation it carries, so a
+   * member that rebooted with its clock set back (a lower incarnation, which
+   * would be stale for good) can join again once the master has removed it.
+   * Nothing old comes back with it: its MACed messages were under keys the
+   * removal retired, and a signed one older than maxSkewMs is refused by its
+   * timestamp.
+   */
+  forgetSender(sender: number): void {
+    this.replay.forget(sender);
+    this.dataReplay.forget(sender);
+  }
+
   decode(bytes: Uint8Array): { ok: true; frame: Frame } | { ok: false; reason: DropReason } {
     const decoded = decodeFrame(bytes);
     if (!decoded.ok) return { ok: false, reason: 'malformed' };

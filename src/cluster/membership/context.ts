@@ -134,6 +134,8 @@ export class MembershipContext {
     const added = sorted.filter((m) => !before.has(m));
     const removed = this.members.filter((m) => !after.has(m));
     this.members = sorted;
+    // A removed member may come back under a lower incarnation (a reboot with the clock set back).
+    for (const m of removed) this.channel.forgetSender(m);
     if (added.length > 0 || removed.length > 0) {
       this.outbox.push({ kind: 'members-changed', added, removed, members: sorted });
     }
