@@ -24,6 +24,9 @@ import { decodeSaSnapshot, encodeSaSnapshot, SaRecordLimitError } from './replic
 import { restoreSa, snapshotOf } from './replication/sa-snapshot.js';
 import { formatIpv4 } from '../../lib/ipv4.js';
 import { selectorContains } from './ike/negotiation/traffic-selectors.js';
+import { HandshakeBudget, isHandshake } from './handshake-budget.js';
+
+export { HANDSHAKES_PER_TURN, HANDSHAKE_QUEUE_BYTES, HANDSHAKE_QUEUE_MAX } from './handshake-budget.js';
 
 const IKE_PORT = 500;
 const PROTO_ESP = 50;
@@ -39,29 +42,10 @@ export type ReplicationAcked = (unit: UnitId, key: string) => number;
 
 /** How often replay edges (and rates) of busy CHILD SAs are replicated (the batch); outbound numbers are leased. */
 export const SEQUENCE_BATCH_MS = 500;
-/**
- * IKE_SA_INIT and IKE_AUTH cost milliseconds of CPU each (D-H, signatures,
- * certificate paths). At most this many are handled per event-loop turn; the
- * rest wait (bounded) for the next turn, so a burst of handshakes never holds
- * the loop long enough to starve the cluster's keepalives or the ESP traffic.
- */
-export const HANDSHAKES_PER_TURN = 4;
-export const HANDSHAKE_QUEUE_MAX = 2048;
-/** Bytes the deferred handshakes may hold: 2048 IP-reassembled 64 kB datagrams would be 128 MB. */
-export const HANDSHAKE_QUEUE_BYTES = 8 * 1024 * 1024;
-const IKE_AUTH_EXCHANGE = 35;
 /** Weight of the newest measurement in the outbound rate estimate. */
 const RATE_WEIGHT = 0.5;
 /** How many released CHILD SAs' last sequence numbers a member remembers (for taking one back). */
 const USED_BEFORE_MAX = 65_536;
-
-/** IKE_SA_INIT (zero responder SPI) or IKE_AUTH: the messages that cost public-key operations. */
-function isHandshake(message: Uint8Array): boolean {
-  if (message.length < 28) return false;
-  let zero = true;
-  for (let i = 8; i < 16; i++) if (message[i] !== 0) zero = false;
-  return zero || message[18] === IKE_AUTH_EXCHANGE;
-}
 
 export interface SaEventSink {
   event(name: string, fields: IkeEventFields): void;
@@ -83,10 +67,7 @@ export class IpsecHandler implements TunnelHandler {
   private readonly inbound = new Map<number, Bound>();
   private readonly byVirtualAddress = new Map<Ipv4, Bound>();
   private nextBatchAt = 0;
-  private turnNow = -1;
-  private turnHandshakes = 0;
-  private readonly waiting: { unit: UnitId; from: Endpoint; localPort: number; message: Uint8Array }[] = [];
-  private waitingBytes = 0;
+  private readonly handshakes: HandshakeBudget;
   /** Set by the composition root when replication runs. */
   replicate: Replicate | null = null;
   /**
@@ -105,9 +86,10 @@ export class IpsecHandler implements TunnelHandler {
     private readonly deps: ResponderDeps,
     private readonly sink: SaEventSink = { event: () => undefined },
     /** Handshakes per turn (the daemon passes HANDSHAKES_PER_TURN); unbounded by default. */
-    private readonly handshakesPerTurn = Infinity,
+    handshakesPerTurn = Infinity,
   ) {
     this.responder = new IkeResponder(deps);
+    this.handshakes = new HandshakeBudget(handshakesPerTurn);
   }
 
   private count(what: string): void {
@@ -137,14 +119,8 @@ export class IpsecHandler implements TunnelHandler {
   }
 
   private ike(now: number, unit: UnitId, from: Endpoint, localPort: number, message: Uint8Array): TunnelOutput[] {
-    if (isHandshake(message) && !this.spend(now)) {
-      if (this.waiting.length >= HANDSHAKE_QUEUE_MAX || this.waitingBytes + message.length > HANDSHAKE_QUEUE_BYTES) {
-        this.count('ike.drop.handshake-queue-full');
-        return [];
-      }
-      this.count('ike.handshake-deferred');
-      this.waiting.push({ unit, from, localPort, message: message.slice() });
-      this.waitingBytes += message.length;
+    if (isHandshake(message) && !this.handshakes.spend(now)) {
+      this.count(this.handshakes.defer({ unit, from, localPort, message }) ? 'ike.handshake-deferred' : 'ike.drop.handshake-queue-full');
       return [];
     }
     const out = this.outputs(this.responder.input(now, unit, from, localPort, message));
@@ -152,23 +128,10 @@ export class IpsecHandler implements TunnelHandler {
     return out;
   }
 
-  /** Takes one handshake from this turn's budget; false when it is spent. A turn is one value of `now`. */
-  private spend(now: number): boolean {
-    if (now !== this.turnNow) {
-      this.turnNow = now;
-      this.turnHandshakes = 0;
-    }
-    if (this.turnHandshakes >= this.handshakesPerTurn) return false;
-    this.turnHandshakes++;
-    return true;
-  }
-
   /** Handshakes deferred from earlier turns, as many as this turn allows. */
   private drainWaiting(now: number): TunnelOutput[] {
     const out: TunnelOutput[] = [];
-    while (this.waiting.length > 0 && this.spend(now)) {
-      const w = this.waiting.shift()!;
-      this.waitingBytes -= w.message.length;
+    for (let w = this.handshakes.next(now); w !== undefined; w = this.handshakes.next(now)) {
       out.push(...this.outputs(this.responder.input(now, w.unit, w.from, w.localPort, w.message)));
     }
     return out;
@@ -273,7 +236,7 @@ export class IpsecHandler implements TunnelHandler {
   nextWakeAt(): number {
     const batch = this.replicate !== null && this.responder.state.sas.size > 0 ? this.nextBatchAt : Infinity;
     // Deferred handshakes: at once, but in a later turn (the timer lets other timers and I/O run first).
-    const deferred = this.waiting.length > 0 ? this.turnNow : Infinity;
+    const deferred = this.handshakes.nextWakeAt();
     return Math.min(this.responder.nextWakeAt(), batch, deferred);
   }
 
