@@ -17,7 +17,7 @@
  *     "protectedNetworks": ["198.18.2.0/24"],        default: the inner side's LAN and routes
  *     "cookieThreshold": 64, "fragmentSize": 1280,
  *     "ikeLifetimeS": 21600, "childLifetimeS": 10800, "childLifetimeBytes": 0 (none),
- *     "limits": { "halfOpen": 4096, "halfOpenPerSource": 16, "childSas": 16, "virtualAddressesPerIdentity": 8 },
+ *     "limits": { "halfOpen": 4096, "halfOpenPerSource": 16, "childSas": 16, "virtualAddressesPerIdentity": 64 },
  *     "espKeysFile": "esp_sa"            debug: keys for tshark (never in production)
  *   }
  */

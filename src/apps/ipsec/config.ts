@@ -91,7 +91,10 @@ export const IPSEC_LIMITS: IpsecLimits = {
   halfOpen: 4096,
   halfOpenPerSource: 16,
   childSas: 16,
-  virtualAddressesPerIdentity: 8,
+  // Per member, not per cluster. A group identity (one PSK or certificate for a
+  // branch's road warriors) legitimately holds dozens; the cap is there so that
+  // one leaked credential cannot drain the pool, not to enforce one device per identity.
+  virtualAddressesPerIdentity: 64,
 };
 
 /** The caps in force: the configured ones over the defaults. */
