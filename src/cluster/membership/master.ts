@@ -393,6 +393,9 @@ export class MasterRole implements Role {
     const expired = [...this.records.values()]
       .filter((r) => r.id !== this.self && (r.awaiting ? now >= this.graceUntil : now > r.lastHeard + timeout))
       .map((r) => ({ id: r.id, why: r.awaiting ? 'did not rejoin the new master' : 'watchdog expired' }));
+    // A member that is only slow (not dead) keeps serving until told: its units go to others now, and
+    // after the key rotation it can read none of the orders that say so. The order is signed, not MACed.
+    for (const { id } of expired) this.ctx.send(now, { type: MessageType.ExitCluster, target: id, reason: ExitReason.Removed }, id);
     this.removeAll(now, expired);
     if (now >= this.nextCertCheckAt) {
       this.nextCertCheckAt = now + this.timing.certCheckMs;

@@ -128,7 +128,7 @@ export class MemberRole implements Role {
       case MessageType.ExitCluster:
         if (message.target === 0 || message.target === this.ctx.cfg.self) {
           this.ctx.outbox.push({ kind: 'exit', reason: message.reason });
-          // Removed for good (its certificate): its units move on after the grace, so stop serving them now.
+          // Removed (watchdog or certificate): its units are someone else's now or after the grace, so stop serving them now.
           if (message.reason === ExitReason.Removed) {
             this.releasing.clear();
             this.ctx.lose([...this.ctx.served.keys()]);
